@@ -1,0 +1,58 @@
+"""Contacts: adding a peer from its signed card, and what the core knows about each peer.
+
+Until aliases exist, cards travel as files (``libra-cli whoami`` writes one, ``add-contact``
+reads it). A card is verified before anything is stored; a known identity whose keys change is
+refused loudly instead of being silently replaced.
+"""
+
+from __future__ import annotations
+
+from ..errors import LibraError
+from ..protocol.card import ContactCard
+from ..storage import contacts as contacts_repo
+from ..storage import conversations as conversations_repo
+from ..storage._conn import Connection
+from ..storage.contacts import Contact, Trust
+from .profile import Profile
+
+
+class ContactError(LibraError):
+    """A contact cannot be added or changed as asked."""
+
+
+class KeyChanged(ContactError):
+    """A known contact presented different keys: possible impersonation, never accepted silently."""
+
+
+async def add_from_card(profile: Profile, card_bytes: bytes, *, trust: Trust = "known") -> Contact:
+    """Verify a card and store its owner as a contact (idempotent for the same card)."""
+    card = ContactCard.decode(card_bytes)
+    if card.identity_key == profile.keys.identity_public:
+        raise ContactError("that is your own contact card")
+
+    def store(conn: Connection) -> Contact:
+        existing = contacts_repo.by_identity(conn, card.identity_key)
+        if existing is not None:
+            old = ContactCard.decode(existing.card) if existing.card else None
+            if old is not None and (
+                old.static_key != card.static_key or old.ratchet_key != card.ratchet_key
+            ):
+                raise KeyChanged(
+                    f"{existing.display_name} presented different keys than before; "
+                    "compare safety numbers before trusting this card"
+                )
+            if old is None or card.created >= old.created:
+                contacts_repo.set_card(conn, existing.id, card.encode())
+                contacts_repo.set_display_name(conn, existing.id, card.display_name)
+            return contacts_repo.get(conn, existing.id) or existing
+        contact = contacts_repo.add(
+            conn, card.identity_key, card.display_name, card=card.encode(), trust=trust
+        )
+        conversations_repo.for_contact(conn, contact.id)
+        return contact
+
+    return await profile.db.transaction(store)
+
+
+async def list_contacts(profile: Profile) -> list[Contact]:
+    return await profile.db.run(contacts_repo.list_all)

@@ -1,0 +1,121 @@
+"""Create, unlock and re-key a profile: the first thing both the GUI and the CLI do."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..crypto.identity import IdentityKeys
+from ..crypto.ratchet import RatchetAccount
+from ..errors import CorruptStore
+from ..protocol.card import ContactCard, normalize_display_name
+from ..storage import identity as identity_repo
+from ..storage import settings as settings_repo
+from ..storage._conn import Connection
+from ..storage.database import Database
+from ..storage.keyfile import DEFAULT_KDF, KdfParams
+from .paths import ensure_private_dir
+
+PICKLE_KEY_SETTING = "ratchet.pickle_key"
+
+
+@dataclass
+class Profile:
+    """An unlocked profile: the open store plus the user's keys, held only in memory."""
+
+    db: Database
+    keys: IdentityKeys = field(repr=False)
+    account: RatchetAccount = field(repr=False)
+    pickle_key: bytes = field(repr=False)
+    display_name: str
+    created_at: int
+
+    @property
+    def card(self) -> ContactCard:
+        """Our signed card (deterministic: Ed25519 signatures are, and every field is stored)."""
+        return ContactCard.create(
+            self.keys,
+            self.display_name,
+            self.account.identity_key,
+            created=self.created_at // 1000,
+        )
+
+    def save_account(self, conn: Connection) -> None:
+        """Persist the ratchet account (call inside the transaction that changed it)."""
+        identity_repo.set_ratchet_account(conn, self.account.to_bytes(self.pickle_key))
+
+
+async def create_profile(
+    data_dir: Path,
+    passphrase: str,
+    display_name: str,
+    *,
+    kdf_params: KdfParams = DEFAULT_KDF,
+) -> ContactCard:
+    """Generate keys and write a new encrypted profile; return our contact card."""
+    name = normalize_display_name(display_name)
+    ensure_private_dir(Path(data_dir))
+    keys = IdentityKeys.generate()
+    account = RatchetAccount.generate()
+    pickle_key = secrets.token_bytes(32)
+    created_at = int(time.time() * 1000)
+
+    def initialize(conn: Connection) -> None:
+        identity_repo.create(
+            conn,
+            keys,
+            name,
+            ratchet_account=account.to_bytes(pickle_key),
+            created_at=created_at,
+        )
+        settings_repo.put(conn, PICKLE_KEY_SETTING, pickle_key)
+
+    db = await Database.create(data_dir, passphrase, kdf_params=kdf_params, initialize=initialize)
+    await db.close()
+    return ContactCard.create(keys, name, account.identity_key, created=created_at // 1000)
+
+
+def _load(conn: Connection) -> tuple[identity_repo.IdentityRecord, bytes]:
+    record = identity_repo.load(conn)
+    pickle_key = settings_repo.get(conn, PICKLE_KEY_SETTING)
+    if record is None or record.ratchet_account is None or pickle_key is None:
+        raise CorruptStore("the profile has no identity; it was not created completely")
+    return record, pickle_key
+
+
+async def unlock(data_dir: Path, passphrase: str) -> Profile:
+    """Open the store and load the keys. The caller closes ``profile.db``."""
+    db = await Database.open(data_dir, passphrase)
+    try:
+        record, pickle_key = await db.run(_load)
+        return Profile(
+            db=db,
+            keys=record.keys(),
+            account=RatchetAccount.from_bytes(record.ratchet_account or b"", pickle_key),
+            pickle_key=pickle_key,
+            display_name=record.display_name,
+            created_at=record.created_at,
+        )
+    except BaseException:
+        await db.close()
+        raise
+
+
+@contextlib.asynccontextmanager
+async def unlocked(data_dir: Path, passphrase: str) -> AsyncIterator[Profile]:
+    """``async with unlocked(dir, pw) as profile:`` — closes the store on the way out."""
+    profile = await unlock(data_dir, passphrase)
+    try:
+        yield profile
+    finally:
+        await profile.db.close()
+
+
+async def change_passphrase(data_dir: Path, old: str, new: str) -> None:
+    """Re-key the store (crash-safe; see docs/storage.md)."""
+    async with await Database.open(data_dir, old) as db:
+        await db.change_passphrase(old, new)

@@ -1,0 +1,108 @@
+"""libra-cli as a script sees it: real processes, real SQLCipher profile, JSON and exit codes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from libra_gui import cli
+from libra_gui.core.protocol.card import ContactCard
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "libra_gui.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    path = tmp_path / "pass.txt"
+    path.write_text("correct horse battery staple\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def profile_dir(tmp_path: Path, secret: Path) -> Path:
+    data = tmp_path / "alice"
+    done = run_cli("init", "--data-dir", data, "--passphrase-file", secret, "--name", "Alice")
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    return data
+
+
+def test_init_then_whoami_show_the_same_signed_card(profile_dir: Path, secret: Path):
+    done = run_cli("whoami", "--data-dir", profile_dir, "--passphrase-file", secret)
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    out = json.loads(done.stdout)
+    card = ContactCard.decode(base64.b64decode(out["card"]["card"]))
+    assert card.display_name == "Alice"
+    assert out["fingerprint"] == card.fingerprint.hex()
+    again = json.loads(
+        run_cli("whoami", "--data-dir", profile_dir, "--passphrase-file", secret).stdout
+    )
+    assert again == out  # stable across unlocks: same keys, same deterministic signature
+
+
+def test_wrong_passphrase_has_its_own_exit_code(profile_dir: Path, tmp_path: Path):
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not the passphrase\n", encoding="utf-8")
+    done = run_cli("whoami", "--data-dir", profile_dir, "--passphrase-file", wrong)
+    assert done.returncode == cli.EXIT_WRONG_PASSPHRASE
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr and "passphrase" in done.stderr.lower()
+
+
+def test_missing_profile_and_double_init(profile_dir: Path, secret: Path, tmp_path: Path):
+    done = run_cli("whoami", "--data-dir", tmp_path / "nobody", "--passphrase-file", secret)
+    assert done.returncode == cli.EXIT_NO_PROFILE
+    assert "Traceback" not in done.stderr
+    done = run_cli("init", "--data-dir", profile_dir, "--passphrase-file", secret, "--name", "B")
+    assert done.returncode == cli.EXIT_PROFILE_EXISTS
+
+
+def test_bad_input_is_a_clear_error_not_a_traceback(tmp_path: Path, secret: Path):
+    short = tmp_path / "short.txt"
+    short.write_text("abc\n", encoding="utf-8")
+    done = run_cli("init", "--data-dir", tmp_path / "p", "--passphrase-file", short, "--name", "A")
+    assert done.returncode == cli.EXIT_USAGE and "at least" in done.stderr
+    done = run_cli(
+        "init", "--data-dir", tmp_path / "q", "--passphrase-file", secret, "--name", "\u202eevil"
+    )
+    assert done.returncode == cli.EXIT_INVALID_INPUT and "Traceback" not in done.stderr
+    done = run_cli("whoami", "--data-dir", tmp_path / "q")  # no terminal, no passphrase file
+    assert done.returncode == cli.EXIT_USAGE and "--passphrase-file" in done.stderr
+
+
+def test_passwd_rekeys(profile_dir: Path, secret: Path, tmp_path: Path):
+    new = tmp_path / "new.txt"
+    new.write_text("a much better passphrase\n", encoding="utf-8")
+    done = run_cli(
+        "passwd",
+        "--data-dir",
+        profile_dir,
+        "--passphrase-file",
+        secret,
+        "--new-passphrase-file",
+        new,
+    )
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert (
+        run_cli("whoami", "--data-dir", profile_dir, "--passphrase-file", secret).returncode
+        == cli.EXIT_WRONG_PASSPHRASE
+    )
+    assert (
+        run_cli("whoami", "--data-dir", profile_dir, "--passphrase-file", new).returncode
+        == cli.EXIT_OK
+    )
