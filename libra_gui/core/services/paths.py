@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def default_data_dir() -> Path:
-    """The per-user data directory: XDG on Linux, Application Support on macOS, APPDATA on Windows."""
+    """Per-user data directory: XDG on Linux, Application Support on macOS, APPDATA on Windows."""
     if sys.platform == "win32":
         base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
         return base / "Libra"
