@@ -1,0 +1,363 @@
+"""Typed, validated records: the only shapes a peer's msgpack can take once decoded.
+
+Every record is a frozen dataclass whose fields carry their wire key and a check. The checks
+run on construction, so a record object is valid whether we built it or a peer sent it; a
+decoded map must have exactly the declared keys plus ``"t"`` (the type code). Adding a record
+type is one dataclass plus one entry in :data:`LINK_RECORDS` or :data:`CONTENT_RECORDS`.
+
+Two families share one type-code space so a misrouted record can never be misread:
+link records (codes 1..63) travel in frames between two linked peers; content records
+(codes 64..127) are the plaintext inside ratchet-encrypted :class:`Envelope` ciphertext.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar, cast
+
+from ..errors import MalformedRecord
+from .codec import Limits, pack, unpack_strict
+
+# --- limits ---------------------------------------------------------------------------------
+
+MAX_RECORD = 60 * 1024
+"""Largest encoded link record (msgpack bytes, without the u32 prefix): fits any frame."""
+MAX_CONTENT = 56 * 1024
+"""Largest encoded content record: leaves room for ratchet overhead inside MAX_CIPHERTEXT."""
+MAX_CIPHERTEXT = 60_000
+"""Largest ratchet ciphertext one Envelope carries."""
+MSG_ID_LEN = 16
+KEY_LEN = 32
+MAX_ACK_IDS = 256
+MAX_CLOSE_REASON = 200
+MAX_TEXT_CHARS = 16_384
+MAX_TEXT_BYTES = 48 * 1024
+"""UTF-8 bound on a text body: 16384 chars of up to 3 bytes each (all of the BMP) fit."""
+MAX_SEQ = 2**63
+MAX_TIMESTAMP_MS = 2**53
+U64 = 2**64
+
+KIND_PRE_KEY = 0
+"""Envelope.kind: ratchet pre-key message (first messages of a session)."""
+KIND_NORMAL = 1
+"""Envelope.kind: ordinary ratchet message."""
+
+LINK_TYPES = range(1, 64)
+CONTENT_TYPES = range(64, 128)
+
+LINK_LIMITS = Limits(
+    max_bytes=MAX_RECORD,
+    max_depth=2,
+    max_str=1024,
+    max_bin=MAX_CIPHERTEXT,
+    max_array=256,
+    max_map=8,
+)
+CONTENT_LIMITS = Limits(
+    max_bytes=MAX_CONTENT,
+    max_depth=2,
+    max_str=MAX_TEXT_BYTES,
+    max_bin=MAX_CONTENT,
+    max_array=256,
+    max_map=8,
+)
+
+# --- field checks ---------------------------------------------------------------------------
+
+Check = Callable[[Any, str], Any]
+"""Validate ``value`` (named ``what`` in errors); return it, possibly normalised."""
+
+
+def uint(lo: int, hi: int) -> Check:
+    """An int in ``lo <= v < hi``; bool is rejected (msgpack true is not 1).
+
+    IntEnum members (our own side only: msgpack never yields them) become plain ints.
+    """
+
+    def check(value: Any, what: str) -> int:
+        if type(value) is not int:
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise MalformedRecord(f"{what} must be an integer in [{lo}, {hi})")
+            value = int(value)
+        if not lo <= value < hi:
+            raise MalformedRecord(f"{what} must be an integer in [{lo}, {hi})")
+        return value
+
+    return check
+
+
+def blob(lo: int, hi: int) -> Check:
+    """Bytes of length ``lo..hi`` inclusive; bytearray/str are rejected."""
+
+    def check(value: Any, what: str) -> bytes:
+        if type(value) is not bytes or not lo <= len(value) <= hi:
+            size = f"{lo}" if lo == hi else f"{lo}..{hi}"
+            raise MalformedRecord(f"{what} must be {size} bytes")
+        return value
+
+    return check
+
+
+def text(lo: int, hi: int, max_bytes: int) -> Check:
+    """A str of ``lo..hi`` characters and at most ``max_bytes`` of UTF-8."""
+
+    def check(value: Any, what: str) -> str:
+        if type(value) is not str or not lo <= len(value) <= hi:
+            raise MalformedRecord(f"{what} must be text of {lo}..{hi} characters")
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:  # lone surrogates: only possible from our own side
+            raise MalformedRecord(f"{what} is not valid Unicode text") from None
+        if size > max_bytes:
+            raise MalformedRecord(f"{what} is longer than {max_bytes} bytes of UTF-8")
+        return value
+
+    return check
+
+
+def array(item: Check, lo: int, hi: int) -> Check:
+    """A list/tuple of ``lo..hi`` items, each passing ``item``; stored as a tuple."""
+
+    def check(value: Any, what: str) -> tuple[Any, ...]:
+        if type(value) not in (list, tuple) or not lo <= len(value) <= hi:
+            raise MalformedRecord(f"{what} must be a list of {lo}..{hi} items")
+        return tuple(item(v, what) for v in value)
+
+    return check
+
+
+def wire(key: str, check: Check) -> Any:
+    """Declare a record field: its short wire key and its check."""
+    return dataclasses.field(metadata={"key": key, "check": check})
+
+
+_msg_id = blob(MSG_ID_LEN, MSG_ID_LEN)
+
+# --- base classes ---------------------------------------------------------------------------
+
+
+class Record:
+    """Base of all records: validation on construction, ``to_wire`` / ``from_wire``."""
+
+    __slots__ = ()
+    TYPE: ClassVar[int]
+
+    def __post_init__(self) -> None:
+        for attr, _key, check, what in _fields_of(type(self)):
+            value = getattr(self, attr)
+            checked = check(value, what)
+            if checked is not value:
+                object.__setattr__(self, attr, checked)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The msgpack map for this record (tuples become lists)."""
+        out: dict[str, Any] = {"t": self.TYPE}
+        for attr, key, _check, _what in _fields_of(type(self)):
+            value = getattr(self, attr)
+            out[key] = list(value) if type(value) is tuple else value
+        return out
+
+    @classmethod
+    def from_wire(cls: type[_R], obj: Mapping[str, Any]) -> _R:
+        """Build from a decoded map: exactly this type's code and keys, every field checked."""
+        code = obj.get("t")
+        if type(code) is not int or code != cls.TYPE:
+            raise MalformedRecord(f"record is not a {cls.__name__}")
+        if obj.keys() != _keys_of(cls):
+            raise MalformedRecord(f"{cls.__name__} record has missing or unknown fields")
+        return cls(**{attr: obj[key] for attr, key, _check, _what in _fields_of(cls)})
+
+
+_R = TypeVar("_R", bound=Record)
+
+
+class LinkRecord(Record):
+    """A record carried in link frames (between two directly linked peers)."""
+
+    __slots__ = ()
+
+
+class ContentRecord(Record):
+    """A record carried end to end inside ratchet ciphertext."""
+
+    __slots__ = ()
+
+
+@functools.cache
+def _fields_of(cls: type[Record]) -> tuple[tuple[str, str, Check, str], ...]:
+    """(attribute, wire key, check, name for errors) per dataclass field, in order."""
+    return tuple(
+        (f.name, f.metadata["key"], f.metadata["check"], f"{cls.__name__}.{f.name}")
+        for f in dataclasses.fields(cls)
+    )
+
+
+@functools.cache
+def _keys_of(cls: type[Record]) -> frozenset[str]:
+    """Every key a map of this record type has: ``"t"`` plus the field keys."""
+    return frozenset(["t", *(field[1] for field in _fields_of(cls))])
+
+
+# --- link records ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Ping(LinkRecord):
+    """Heartbeat; the peer answers with a Pong carrying the same nonce."""
+
+    TYPE: ClassVar[int] = 1
+    nonce: int = wire("n", uint(0, U64))
+
+
+@dataclass(frozen=True, slots=True)
+class Pong(LinkRecord):
+    """Answer to a Ping (same nonce): proves the link is alive and measures round trips."""
+
+    TYPE: ClassVar[int] = 2
+    nonce: int = wire("n", uint(0, U64))
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope(LinkRecord):
+    """Ratchet ciphertext of one message; ``kind`` says which ratchet message type it is."""
+
+    TYPE: ClassVar[int] = 3
+    msg_id: bytes = wire("id", _msg_id)
+    kind: int = wire("k", uint(KIND_PRE_KEY, KIND_NORMAL + 1))
+    ciphertext: bytes = wire("c", blob(1, MAX_CIPHERTEXT))
+
+
+@dataclass(frozen=True, slots=True)
+class Ack(LinkRecord):
+    """Receipt for stored Envelopes, by message id (the sender may drop them from its outbox)."""
+
+    TYPE: ClassVar[int] = 4
+    msg_ids: tuple[bytes, ...] = wire("ids", array(_msg_id, 1, MAX_ACK_IDS))
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimeKey(LinkRecord):
+    """A fresh Curve25519 one-time key offered so the peer can start a ratchet session."""
+
+    TYPE: ClassVar[int] = 5
+    key: bytes = wire("k", blob(KEY_LEN, KEY_LEN))
+
+
+@dataclass(frozen=True, slots=True)
+class Close(LinkRecord):
+    """Polite end of a link with a short human-readable reason (may be empty)."""
+
+    TYPE: ClassVar[int] = 6
+    reason: str = wire("r", text(0, MAX_CLOSE_REASON, 4 * MAX_CLOSE_REASON))
+
+
+@dataclass(frozen=True, slots=True)
+class Nack(LinkRecord):
+    """Envelopes the receiver could not decrypt: the sender re-encrypts them and resends."""
+
+    TYPE: ClassVar[int] = 7
+    msg_ids: tuple[bytes, ...] = wire("ids", array(_msg_id, 1, MAX_ACK_IDS))
+
+
+# --- content records ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TextMessage(ContentRecord):
+    """A chat message: ids/sequence for de-duplication and ordering, sender's clock in ms."""
+
+    TYPE: ClassVar[int] = 64
+    msg_id: bytes = wire("id", _msg_id)
+    seq: int = wire("s", uint(1, MAX_SEQ))
+    sent_at: int = wire("ts", uint(0, MAX_TIMESTAMP_MS))
+    body: str = wire("b", text(1, MAX_TEXT_CHARS, MAX_TEXT_BYTES))
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStart(ContentRecord):
+    """Empty first plaintext of a new ratchet session: its pre-key Envelope lets the peer
+    create its side of the session before any chat message exists."""
+
+    TYPE: ClassVar[int] = 65
+
+
+# --- registry: the one place type codes live ------------------------------------------------
+
+_T = TypeVar("_T", bound=Record)
+
+
+def _registry(codes: range, *classes: type[_T]) -> Mapping[int, type[_T]]:
+    """Map type code -> class, checking codes are unique, in range and keys well-formed."""
+    table: dict[int, type[_T]] = {}
+    for cls in classes:
+        keys = [field[1] for field in _fields_of(cls)]
+        assert cls.TYPE in codes and cls.TYPE not in table, cls
+        assert "t" not in keys and len(set(keys)) == len(keys), cls
+        table[cls.TYPE] = cls
+    return table
+
+
+LINK_RECORDS: Mapping[int, type[LinkRecord]] = _registry(
+    LINK_TYPES, Ping, Pong, Envelope, Ack, OneTimeKey, Close, Nack
+)
+CONTENT_RECORDS: Mapping[int, type[ContentRecord]] = _registry(
+    CONTENT_TYPES, TextMessage, SessionStart
+)
+
+
+def decode_record(obj: object, registry: Mapping[int, type[Record]] = LINK_RECORDS) -> Record:
+    """Validate a decoded msgpack value as one record of ``registry`` (link records by default).
+
+    Raises MalformedRecord for anything but an exact, in-range record.
+    """
+    if type(obj) is not dict:
+        raise MalformedRecord("record is not a map")
+    code = obj.get("t")
+    if type(code) is not int:
+        raise MalformedRecord("record has no integer type code")
+    cls = registry.get(code)
+    if cls is None:
+        raise MalformedRecord(f"unknown record type {code}")
+    return cls.from_wire(obj)
+
+
+def encode_content(record: ContentRecord) -> bytes:
+    """Serialise a content record as the plaintext to hand to the ratchet."""
+    if not isinstance(record, ContentRecord):
+        raise TypeError(f"{type(record).__name__} is not a content record")
+    data = pack(record.to_wire())
+    if len(data) > MAX_CONTENT:  # unreachable for validated records; guards new types
+        raise ValueError(f"content record of {len(data)} bytes exceeds {MAX_CONTENT}")
+    return data
+
+
+def decode_packed(data: bytes, limits: Limits, registry: Mapping[int, type[Record]]) -> Record:
+    """Strict msgpack bytes -> one record of ``registry``; ProtocolError otherwise.
+
+    Also refuses duplicate map keys, which msgpack decoders resolve differently (ours keeps
+    the last), so two implementations could otherwise read one record two ways.
+    """
+    obj = unpack_strict(data, limits)
+    if type(obj) is dict and _map_header_len(data) != len(obj):
+        raise MalformedRecord("record map has duplicate keys")
+    return decode_record(obj, registry)
+
+
+def _map_header_len(data: bytes) -> int:
+    """Entry count announced by the msgpack map header at the start of ``data``."""
+    first = data[0]
+    if 0x80 <= first <= 0x8F:
+        return first & 0x0F
+    if first == 0xDE:
+        return int.from_bytes(data[1:3], "big")
+    if first == 0xDF:
+        return int.from_bytes(data[1:5], "big")
+    return -1
+
+
+def decode_content(data: bytes) -> ContentRecord:
+    """Parse ratchet plaintext into exactly one content record; ProtocolError otherwise."""
+    return cast(ContentRecord, decode_packed(data, CONTENT_LIMITS, CONTENT_RECORDS))
