@@ -47,7 +47,8 @@ def normalize_display_name(name: str) -> str:
     if len(name) > MAX_NAME_CHARS:
         raise CardError(f"display name is longer than {MAX_NAME_CHARS} characters")
     for ch in name:
-        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn") or ch in _BIDI_CONTROLS:
+        # Zl/Zp (U+2028, U+2029) are line breaks, like the Cc "\n" that is already refused.
+        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn", "Zl", "Zp") or ch in _BIDI_CONTROLS:
             raise CardError("display name contains control or invisible characters")
     return name
 
@@ -151,6 +152,8 @@ class ContactCard:
             raise CardError(f"contact card is not valid: {exc}") from None
         if not isinstance(raw, dict) or set(raw) != set(_FIELDS):
             raise CardError("contact card has missing or unknown fields")
+        if data[0] != 0x80 | len(_FIELDS):  # fixmap whose count matches: no duplicate keys
+            raise CardError("contact card must be a fixmap without duplicate keys")
         card = cls(
             version=raw["v"],
             display_name=raw["name"],

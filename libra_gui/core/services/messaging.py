@@ -256,6 +256,7 @@ class MessagingService:
         fresh = await self._db.run(self._load_peer, peer.contact_id)
         peer.outbound, peer.inbound, peer.session = fresh.outbound, fresh.inbound, fresh.session
         peer.used_otks = fresh.used_otks
+        await self._profile.reload_account()
         if peer.link is not None:
             peer.outbound.on_link_up()
 
@@ -275,22 +276,27 @@ class MessagingService:
             due = peer.outbound.due(self._clock())
             if due:
                 try:
-                    envelopes = await self._db.transaction(self._prepare, peer, due)
+                    prepared = await self._db.transaction(self._prepare, peer, due)
                 except LibraError:
                     log.exception("could not prepare messages for contact %d", peer.contact_id)
                     await self._reload(peer)
                     return
+                envelopes, first_sends = prepared
                 peer.link.send(envelopes)
-                for env in envelopes:
-                    self._bus.publish(MessageStateChanged(peer.contact_id, env.msg_id, "sent"))
+                for msg_id in first_sends:
+                    self._bus.publish(MessageStateChanged(peer.contact_id, msg_id, "sent"))
             self._arm_timer(peer)
 
     def _prepare(
         self, conn: Connection, peer: _Peer, due: list[delivery.OutEntry]
-    ) -> list[Envelope]:
-        """Encrypt what has no ciphertext yet (saving the ratchet with it); reuse the rest."""
+    ) -> tuple[list[Envelope], list[bytes]]:
+        """Encrypt what has no ciphertext yet (saving the ratchet with it); reuse the rest.
+
+        Returns the envelopes to send and the ids that leave for the first time.
+        """
         assert peer.session is not None
         envelopes = []
+        first_sends = []
         advanced = False
         for entry in due:
             item = outbox_repo.get(conn, entry.msg_id)
@@ -310,10 +316,11 @@ class MessagingService:
             )
             if item.state == "queued":
                 messages_repo.set_state(conn, peer.conversation_id, "out", entry.msg_id, "sent")
+                first_sends.append(entry.msg_id)
             envelopes.append(Envelope(msg_id=entry.msg_id, kind=kind, ciphertext=ciphertext))
         if advanced:
             self._save_session(conn, peer)
-        return envelopes
+        return envelopes, first_sends
 
     def _arm_timer(self, peer: _Peer) -> None:
         if peer.timer is not None:

@@ -44,6 +44,11 @@ class Profile:
             created=self.created_at // 1000,
         )
 
+    async def reload_account(self) -> None:
+        """Replace the in-memory account with the stored one (after a failed transaction)."""
+        record, _key = await self.db.run(_load)
+        self.account = RatchetAccount.from_bytes(record.ratchet_account or b"", self.pickle_key)
+
     def save_account(self, conn: Connection) -> None:
         """Persist the ratchet account (call inside the transaction that changed it)."""
         identity_repo.set_ratchet_account(conn, self.account.to_bytes(self.pickle_key))
