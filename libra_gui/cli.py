@@ -29,12 +29,14 @@ EXIT_NO_PROFILE = 4
 EXIT_PROFILE_EXISTS = 5
 EXIT_CORRUPT = 6
 EXIT_INVALID_INPUT = 7
+EXIT_PROFILE_IN_USE = 8
 
 _EXIT_CODES: list[tuple[type[errors.LibraError], int]] = [
     (errors.WrongPassphrase, EXIT_WRONG_PASSPHRASE),
     (errors.ProfileNotFound, EXIT_NO_PROFILE),
     (errors.ProfileExists, EXIT_PROFILE_EXISTS),
     (errors.CorruptStore, EXIT_CORRUPT),
+    (errors.ProfileInUse, EXIT_PROFILE_IN_USE),
     (errors.ProtocolError, EXIT_INVALID_INPUT),
 ]
 

@@ -192,7 +192,7 @@ async def test_create_open_round_trip(tmp_path):
     conv_id = await db.transaction(populate, "round trip")
     before = await db.run(dump)
     await db.close()
-    assert names(data_dir) == {"profile.db", "profile.hdr"}  # WAL checkpointed away
+    assert names(data_dir) == {"profile.db", "profile.hdr", "profile.lock"}  # WAL checkpointed away
     assert data_dir.stat().st_mode & 0o777 == 0o700
     for name in ("profile.db", "profile.hdr"):
         assert (data_dir / name).stat().st_mode & 0o777 == 0o600
@@ -555,7 +555,7 @@ async def test_change_passphrase(tmp_path):
 
     new_header = Header.parse((tmp_path / "profile.hdr").read_bytes())
     assert new_header.salt != Header.parse(old_header).salt
-    assert names(tmp_path) == {"profile.db", "profile.hdr"}
+    assert names(tmp_path) == {"profile.db", "profile.hdr", "profile.lock"}
     with pytest.raises(WrongPassphrase):
         await Database.open(tmp_path, PW)
     db = await Database.open(tmp_path, NEW_PW)
@@ -682,7 +682,11 @@ async def test_crash_during_passphrase_change_never_locks_out(tmp_path, point, s
         assert await db.run(dump) == content
     finally:
         await db.close()
-    assert names(tmp_path) == {"profile.db", "profile.hdr"}  # the change was finished/abandoned
+    assert names(tmp_path) == {
+        "profile.db",
+        "profile.hdr",
+        "profile.lock",
+    }  # the change was finished/abandoned
     await (await Database.open(tmp_path, survivor)).close()
     with pytest.raises(WrongPassphrase):
         await Database.open(tmp_path, loser)
@@ -707,7 +711,7 @@ async def test_torn_rekey_write_falls_back_to_old_passphrase(tmp_path):
         assert await db.run(dump) == content
     finally:
         await db.close()
-    assert names(tmp_path) == {"profile.db", "profile.hdr"}
+    assert names(tmp_path) == {"profile.db", "profile.hdr", "profile.lock"}
 
 
 async def test_crash_during_create_leaves_no_profile(tmp_path, monkeypatch):
@@ -725,7 +729,7 @@ async def test_crash_during_create_leaves_no_profile(tmp_path, monkeypatch):
     with pytest.raises(ProfileNotFound):
         await Database.open(tmp_path, PW)
     await (await make_profile(tmp_path)).close()
-    assert names(tmp_path) == {"profile.db", "profile.hdr"}
+    assert names(tmp_path) == {"profile.db", "profile.hdr", "profile.lock"}
 
 
 # --- leaks -----------------------------------------------------------------------------------
@@ -869,3 +873,29 @@ async def test_latest_uses_the_position_index(tmp_path):
     detail = " ".join(str(row[-1]) for row in plan)
     assert "messages_by_position" in detail
     assert "TEMP B-TREE" not in detail  # no sort step
+
+
+async def test_a_second_process_cannot_open_an_open_profile(tmp_path: Path):
+    """Two writers would fork the ratchet state: the second gets ProfileInUse, nothing changes."""
+    import subprocess
+    import sys
+
+    from libra_gui.core.errors import ProfileInUse
+
+    db = await make_profile(tmp_path)
+    code = (
+        "import asyncio, sys\n"
+        "from libra_gui.core.storage.database import Database\n"
+        "from libra_gui.core.errors import ProfileInUse\n"
+        "async def main():\n"
+        f"    try: await Database.open({str(tmp_path)!r}, {PW!r})\n"
+        "    except ProfileInUse: sys.exit(42)\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=60)
+    assert done.returncode == 42, done.stderr
+    with pytest.raises(ProfileInUse):  # the same process opening it twice is refused too
+        await Database.open(tmp_path, PW)
+    await db.close()
+    again = await Database.open(tmp_path, PW)  # released on close
+    await again.close()

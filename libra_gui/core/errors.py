@@ -75,3 +75,7 @@ class ProfileExists(StorageError):
 
 class CorruptStore(StorageError):
     """The store's header or database is damaged or from an unknown version."""
+
+
+class ProfileInUse(StorageError):
+    """Another Libra process has this profile open."""

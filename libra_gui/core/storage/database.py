@@ -48,6 +48,7 @@ from .keyfile import (
     read_header,
     write_header,
 )
+from .lock import ProfileLock
 from .migrations import MIGRATIONS, Migration, bootstrap, migrate
 
 P = ParamSpec("P")
@@ -386,8 +387,15 @@ class Database:
     a transaction is never left half-applied.
     """
 
-    def __init__(self, paths: ProfilePaths, executor: ThreadPoolExecutor, opened: _Opened) -> None:
+    def __init__(
+        self,
+        paths: ProfilePaths,
+        executor: ThreadPoolExecutor,
+        opened: _Opened,
+        lock: ProfileLock,
+    ) -> None:
         self._paths = paths
+        self._lock = lock
         self._executor = executor
         self._conn = opened.conn
         self._header = opened.header
@@ -420,12 +428,22 @@ class Database:
         ``migrations`` exists for tests.
         """
         paths = ProfilePaths(Path(data_dir))
+        try:
+            paths.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create {paths.data_dir}: {exc.strerror}") from None
+        lock = ProfileLock(paths.data_dir)
+        lock.acquire()
         executor = _new_executor()
-        opened = await _start(
-            executor,
-            lambda: _create_sync(paths, passphrase, kdf_params, initialize, migrations),
-        )
-        return cls(paths, executor, opened)
+        try:
+            opened = await _start(
+                executor,
+                lambda: _create_sync(paths, passphrase, kdf_params, initialize, migrations),
+            )
+        except BaseException:
+            lock.release()
+            raise
+        return cls(paths, executor, opened, lock)
 
     @classmethod
     async def open(
@@ -441,9 +459,17 @@ class Database:
         ``CorruptStore`` (damaged header/database, or schema newer than this code).
         """
         paths = ProfilePaths(Path(data_dir))
+        if not paths.db.exists():
+            raise ProfileNotFound(f"no Libra profile in {paths.data_dir}")
+        lock = ProfileLock(paths.data_dir)
+        lock.acquire()
         executor = _new_executor()
-        opened = await _start(executor, lambda: _open_sync(paths, passphrase, migrations))
-        return cls(paths, executor, opened)
+        try:
+            opened = await _start(executor, lambda: _open_sync(paths, passphrase, migrations))
+        except BaseException:
+            lock.release()
+            raise
+        return cls(paths, executor, opened, lock)
 
     async def close(self) -> None:
         """Checkpoint the WAL (so no ``-wal`` file is left behind) and close. Idempotent."""
@@ -455,6 +481,7 @@ class Database:
             await asyncio.shield(asyncio.wrap_future(future))
         finally:
             self._executor.shutdown(wait=False)
+            self._lock.release()
 
     def _close_sync(self) -> None:
         with contextlib.suppress(sqlcipher3.Error):
