@@ -29,7 +29,7 @@ from libra_gui.core.protocol.card import (
 CARD_DOMAIN = b"libra/v1/contact-card"
 STATIC_DOMAIN = b"libra/v1/static-key"
 FP_DOMAIN = b"libra/v1/fingerprint"
-FIELDS = ("v", "name", "id", "sk", "ssig", "rk", "inbox", "ts", "sig")
+FIELDS = ("v", "name", "id", "sk", "ssig", "rk", "inbox", "ck", "ts", "sig")
 
 ALICE = IdentityKeys.from_seeds(  # RFC 8032 TEST 1 / RFC 7748 Alice
     bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"),
@@ -62,6 +62,7 @@ def valid_fields(keys: IdentityKeys = ALICE, **over: object) -> dict[str, object
         "sk": keys.static_public,
         "rk": RATCHET,
         "inbox": ONION,
+        "ck": None,
         "ts": TS,
     }
     f.update(over)
@@ -104,8 +105,8 @@ def card() -> ContactCard:
 # --- byte format (also the worked example in docs/protocol/card.md) -------------------------
 
 SIG_HEX = (
-    "bec899b80cdfa4631527acdac61b818d2e19c44594c34e75ecb85ed51dd0a090"
-    "e36334b6289310b093d77d6aa60042d003bb7e2aa7937330ae5014dd79523101"
+    "4aa4e21536274064790ef9e10b2f3946c3f80505c863bf47e1305449ec0efc15"
+    "96608b71386e473f61888d00281920bcc69f938556574237ade65e280f51a708"
 )
 
 
@@ -122,13 +123,13 @@ def test_exact_bytes(card):
     """The encoding written out by hand from the spec, without msgpack."""
     id_, sk, ssig = ALICE.identity_public, ALICE.static_public, ALICE.static_signature
     ts = b"\xce" + TS.to_bytes(4, "big")
-    signed = b"\x98\x01" + _str("Alice") + b"".join(map(_bin, (id_, sk, ssig, RATCHET)))
-    signed += _str(ONION) + ts
+    signed = b"\x99\x01" + _str("Alice") + b"".join(map(_bin, (id_, sk, ssig, RATCHET)))
+    signed += _str(ONION) + b"\xc0" + ts  # no client-auth key: nil
     VerifyKey(id_).verify(CARD_DOMAIN + signed, bytes.fromhex(SIG_HEX))
     VerifyKey(id_).verify(STATIC_DOMAIN + sk, ssig)
     expected = b"".join(
         [
-            b"\x89",
+            b"\x8a",
             _str("v") + b"\x01",
             _str("name") + _str("Alice"),
             _str("id") + _bin(id_),
@@ -136,13 +137,14 @@ def test_exact_bytes(card):
             _str("ssig") + _bin(ssig),
             _str("rk") + _bin(RATCHET),
             _str("inbox") + _str(ONION),
+            _str("ck") + b"\xc0",
             _str("ts") + ts,
             _str("sig") + _bin(bytes.fromhex(SIG_HEX)),
         ]
     )
     assert card.signature.hex() == SIG_HEX  # Ed25519 is deterministic
     assert card.encode() == expected
-    assert len(expected) == 339
+    assert len(expected) == 343
     assert ContactCard.decode(expected) == card
 
 
@@ -186,6 +188,7 @@ def test_fingerprint_and_to_json(card):
         "static_key": ALICE.static_public.hex(),
         "ratchet_key": RATCHET.hex(),
         "inbox": ONION,
+        "client_auth_key": None,
         "created": TS,
         "card": base64.b64encode(card.encode()).decode("ascii"),
     }
@@ -486,14 +489,14 @@ def test_not_a_card(data):
 def test_duplicate_keys_rejected():
     """Decoders disagree on which duplicate wins, so none is allowed (as in wire.md)."""
     good = forge()
-    assert good[0] == 0x89
+    assert good[0] == 0x8A
     for key, shadow in (("name", "Mallory"), ("name", "Alice"), ("ts", 0), ("inbox", None)):
-        dup = b"\x8a" + msgpack.packb(key) + msgpack.packb(shadow) + good[1:]
+        dup = b"\x8b" + msgpack.packb(key) + msgpack.packb(shadow) + good[1:]
         assert msgpack.unpackb(dup) == msgpack.unpackb(good)  # msgpack keeps the last value
         with pytest.raises(CardError):
             ContactCard.decode(dup)
-    with pytest.raises(CardError):  # map16 header for 9 entries: non-canonical map header
-        ContactCard.decode(b"\xde\x00\x09" + good[1:])
+    with pytest.raises(CardError):  # map16 header for 10 entries: non-canonical map header
+        ContactCard.decode(b"\xde\x00\x0a" + good[1:])
 
 
 def test_max_card_bytes():
@@ -510,9 +513,11 @@ def test_max_card_bytes():
 
 
 def test_largest_legal_card_fits():
-    """Every valid card (64 x 4-byte name, longest timestamp, inbox) is far below the cap."""
-    card = ContactCard.create(ALICE, "\U0001f600" * 64, RATCHET, 2**40 - 1, inbox=ONION)
-    assert len(card.encode()) == 596 < MAX_CARD_BYTES  # the figure in docs/protocol/card.md
+    """Every valid card (64 x 4-byte name, longest timestamp, inbox, ck) is below the cap."""
+    card = ContactCard.create(
+        ALICE, "\U0001f600" * 64, RATCHET, 2**40 - 1, inbox=ONION, client_auth_key=RATCHET
+    )
+    assert len(card.encode()) == 633 < MAX_CARD_BYTES  # the figure in docs/protocol/card.md
     assert ContactCard.decode(card.encode()) == card
 
 
@@ -698,3 +703,17 @@ def test_insertions_and_deletions(card, data):
     assume(mutated != good)
     result = _decode_or_card_error(mutated)
     assert result is None or result == card
+
+
+def test_client_auth_key_round_trips_and_is_signed():
+    ck = bytes(range(32))
+    card = ContactCard.create(ALICE, "Alice", RATCHET, TS, inbox=ONION, client_auth_key=ck)
+    assert ContactCard.decode(card.encode()).client_auth_key == ck
+    assert card.to_json()["client_auth_key"] == ck.hex()
+    raw = msgpack.unpackb(card.encode())
+    raw["ck"] = bytes(32)  # swapped without re-signing
+    with pytest.raises(CardError):
+        ContactCard.decode(msgpack.packb(raw, use_bin_type=True))
+    for bad in (b"x" * 31, b"x" * 33, "k" * 32, 7):
+        with pytest.raises(CardError):
+            ContactCard.create(ALICE, "Alice", RATCHET, TS, client_auth_key=bad)  # type: ignore[arg-type]

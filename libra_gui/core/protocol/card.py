@@ -29,7 +29,7 @@ CARD_DOMAIN = b"libra/v1/contact-card"
 MAX_CARD_BYTES = 1024
 MAX_NAME_CHARS = 64
 CARD_LIMITS = Limits(max_bytes=MAX_CARD_BYTES, max_depth=2, max_str=256, max_bin=64, max_map=16)
-_FIELDS = ("v", "name", "id", "sk", "ssig", "rk", "inbox", "ts", "sig")
+_FIELDS = ("v", "name", "id", "sk", "ssig", "rk", "inbox", "ck", "ts", "sig")
 _MAX_TIMESTAMP = 2**40  # far future; rejects nonsense without caring about the clock
 
 # Characters that let a name impersonate or reorder text around it.
@@ -82,6 +82,7 @@ class ContactCard:
     static_signature: bytes
     ratchet_key: bytes
     inbox: str | None
+    client_auth_key: bytes | None  # X25519 public key contacts authorize on their inbox (v3)
     created: int
     signature: bytes
 
@@ -93,6 +94,7 @@ class ContactCard:
         ratchet_key: bytes,
         created: int,
         inbox: str | None = None,
+        client_auth_key: bytes | None = None,
     ) -> ContactCard:
         """Build and sign our own card (inputs are validated exactly as a peer would)."""
         unsigned = cls(
@@ -103,6 +105,7 @@ class ContactCard:
             static_signature=keys.static_signature,
             ratchet_key=ratchet_key,
             inbox=None if inbox is None else validate_onion_v3(inbox),
+            client_auth_key=client_auth_key,
             created=created,
             signature=b"",
         )
@@ -124,6 +127,7 @@ class ContactCard:
                 self.static_signature,
                 self.ratchet_key,
                 self.inbox,
+                self.client_auth_key,
                 self.created,
             ]
         )
@@ -138,6 +142,7 @@ class ContactCard:
                 "ssig": self.static_signature,
                 "rk": self.ratchet_key,
                 "inbox": self.inbox,
+                "ck": self.client_auth_key,
                 "ts": self.created,
                 "sig": self.signature,
             }
@@ -162,6 +167,7 @@ class ContactCard:
             static_signature=raw["ssig"],
             ratchet_key=raw["rk"],
             inbox=raw["inbox"],
+            client_auth_key=raw["ck"],
             created=raw["ts"],
             signature=raw["sig"],
         )
@@ -182,6 +188,10 @@ class ContactCard:
         ):
             if type(value) is not bytes or len(value) != length:
                 raise CardError(f"{what} must be {length} bytes")
+        if self.client_auth_key is not None and (
+            type(self.client_auth_key) is not bytes or len(self.client_auth_key) != KEY_LEN
+        ):
+            raise CardError(f"client authorization key must be {KEY_LEN} bytes")
         if self.inbox is not None and validate_onion_v3(self.inbox) != self.inbox:
             raise CardError("inbox address is not in canonical form")
         if type(self.created) is not int or not 0 <= self.created < _MAX_TIMESTAMP:
@@ -203,6 +213,7 @@ class ContactCard:
             "static_key": self.static_key.hex(),
             "ratchet_key": self.ratchet_key.hex(),
             "inbox": self.inbox,
+            "client_auth_key": None if self.client_auth_key is None else self.client_auth_key.hex(),
             "created": self.created,
             "card": base64.b64encode(self.encode()).decode("ascii"),
         }
