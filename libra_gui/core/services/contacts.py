@@ -7,7 +7,9 @@ refused loudly instead of being silently replaced.
 
 from __future__ import annotations
 
-from ..errors import LibraError
+import base64
+
+from ..errors import CardError, LibraError
 from ..protocol.card import ContactCard
 from ..storage import contacts as contacts_repo
 from ..storage import conversations as conversations_repo
@@ -56,3 +58,40 @@ async def add_from_card(profile: Profile, card_bytes: bytes, *, trust: Trust = "
 
 async def list_contacts(profile: Profile) -> list[Contact]:
     return await profile.db.run(contacts_repo.list_all)
+
+
+CARD_TEXT_PREFIX = "libra-card:1:"
+MAX_CARD_TEXT = 4096
+
+
+def card_to_text(card: ContactCard) -> str:
+    """One line of text a person can paste or save: prefix + URL-safe base64 of the card."""
+    return CARD_TEXT_PREFIX + base64.urlsafe_b64encode(card.encode()).decode("ascii")
+
+
+def card_from_text(text: str) -> ContactCard:
+    """Parse and verify a card written by :func:`card_to_text` (surrounding spaces ignored)."""
+    text = text.strip()
+    if len(text) > MAX_CARD_TEXT or not text.startswith(CARD_TEXT_PREFIX):
+        raise CardError(f"not a Libra contact card (it should start with {CARD_TEXT_PREFIX!r})")
+    try:
+        raw = base64.urlsafe_b64decode(text[len(CARD_TEXT_PREFIX) :].encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise CardError("the contact card text is damaged (bad base64)") from None
+    return ContactCard.decode(raw)
+
+
+async def find(profile: Profile, ref: str) -> Contact:
+    """A contact by id, exact display name, or fingerprint prefix (>= 8 hex digits)."""
+    everyone = await list_contacts(profile)
+    ref = ref.strip()
+    matches = [c for c in everyone if ref.isdigit() and c.id == int(ref)]
+    matches = matches or [c for c in everyone if c.display_name == ref]
+    hexref = ref.replace(" ", "").lower()
+    if not matches and len(hexref) >= 8:
+        matches = [c for c in everyone if c.fingerprint.hex().startswith(hexref)]
+    if not matches:
+        raise ContactError(f"no contact matches {ref!r}")
+    if len(matches) > 1:
+        raise ContactError(f"{ref!r} matches {len(matches)} contacts; use the id or fingerprint")
+    return matches[0]

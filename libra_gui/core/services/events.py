@@ -42,6 +42,15 @@ class SessionEstablished(Event):
     contact_id: int
 
 
+@dataclass(frozen=True)
+class LinkStateChanged(Event):
+    """A contact's link came up or went down; ``path`` is "tor" or "direct"."""
+
+    contact_id: int
+    state: str
+    path: str
+
+
 Listener = Callable[[Event], None]
 
 
@@ -62,6 +71,11 @@ class EventBus:
         q: asyncio.Queue[Event] = asyncio.Queue(maxsize)
         self._queues.append(q)
         return q
+
+    def discard(self, q: asyncio.Queue[Event]) -> None:
+        """Stop feeding a queue from :meth:`queue` (its consumer went away)."""
+        if q in self._queues:
+            self._queues.remove(q)
 
     def publish(self, event: Event) -> None:
         for listener in list(self._listeners):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..crypto.identity import IdentityKeys
+from ..crypto.onion import ClientAuthKey, OnionServiceKey
 from ..crypto.ratchet import RatchetAccount
 from ..errors import CorruptStore
 from ..protocol.card import ContactCard, normalize_display_name
@@ -21,6 +22,8 @@ from ..storage.keyfile import DEFAULT_KDF, KdfParams
 from .paths import ensure_private_dir
 
 PICKLE_KEY_SETTING = "ratchet.pickle_key"
+INBOX_SEED_SETTING = "tor.inbox_seed"  # Ed25519 seed of our inbox onion service
+CLIENT_AUTH_SETTING = "tor.client_auth_key"  # X25519 key contacts authorize on their inbox
 
 
 @dataclass
@@ -33,6 +36,8 @@ class Profile:
     pickle_key: bytes = field(repr=False)
     display_name: str
     created_at: int
+    inbox_key: OnionServiceKey = field(repr=False)
+    client_auth: ClientAuthKey = field(repr=False)
 
     @property
     def card(self) -> ContactCard:
@@ -42,12 +47,16 @@ class Profile:
             self.display_name,
             self.account.identity_key,
             created=self.created_at // 1000,
+            inbox=self.inbox_key.address,
+            client_auth_key=self.client_auth.public,
         )
 
     async def reload_account(self) -> None:
         """Replace the in-memory account with the stored one (after a failed transaction)."""
-        record, _key = await self.db.run(_load)
-        self.account = RatchetAccount.from_bytes(record.ratchet_account or b"", self.pickle_key)
+        stored = await self.db.run(_load)
+        self.account = RatchetAccount.from_bytes(
+            stored.record.ratchet_account or b"", self.pickle_key
+        )
 
     def save_account(self, conn: Connection) -> None:
         """Persist the ratchet account (call inside the transaction that changed it)."""
@@ -69,6 +78,9 @@ async def create_profile(
     pickle_key = secrets.token_bytes(32)
     created_at = int(time.time() * 1000)
 
+    inbox_seed = secrets.token_bytes(32)
+    client_auth = ClientAuthKey.generate()
+
     def initialize(conn: Connection) -> None:
         identity_repo.create(
             conn,
@@ -78,32 +90,56 @@ async def create_profile(
             created_at=created_at,
         )
         settings_repo.put(conn, PICKLE_KEY_SETTING, pickle_key)
+        settings_repo.put(conn, INBOX_SEED_SETTING, inbox_seed)
+        settings_repo.put(conn, CLIENT_AUTH_SETTING, client_auth.private)
 
     db = await Database.create(data_dir, passphrase, kdf_params=kdf_params, initialize=initialize)
     await db.close()
-    return ContactCard.create(keys, name, account.identity_key, created=created_at // 1000)
+    return ContactCard.create(
+        keys,
+        name,
+        account.identity_key,
+        created=created_at // 1000,
+        inbox=OnionServiceKey.from_seed(inbox_seed).address,
+        client_auth_key=client_auth.public,
+    )
 
 
-def _load(conn: Connection) -> tuple[identity_repo.IdentityRecord, bytes]:
+@dataclass(frozen=True)
+class _Stored:
+    record: identity_repo.IdentityRecord
+    pickle_key: bytes
+    inbox_seed: bytes
+    client_auth_secret: bytes
+
+
+def _load(conn: Connection) -> _Stored:
     record = identity_repo.load(conn)
-    pickle_key = settings_repo.get(conn, PICKLE_KEY_SETTING)
-    if record is None or record.ratchet_account is None or pickle_key is None:
+    values = [
+        settings_repo.get(conn, key)
+        for key in (PICKLE_KEY_SETTING, INBOX_SEED_SETTING, CLIENT_AUTH_SETTING)
+    ]
+    if record is None or record.ratchet_account is None or None in values:
         raise CorruptStore("the profile has no identity; it was not created completely")
-    return record, pickle_key
+    pickle_key, inbox_seed, client_auth_secret = (v or b"" for v in values)
+    return _Stored(record, pickle_key, inbox_seed, client_auth_secret)
 
 
 async def unlock(data_dir: Path, passphrase: str) -> Profile:
     """Open the store and load the keys. The caller closes ``profile.db``."""
     db = await Database.open(data_dir, passphrase)
     try:
-        record, pickle_key = await db.run(_load)
+        stored = await db.run(_load)
+        record = stored.record
         return Profile(
             db=db,
             keys=record.keys(),
-            account=RatchetAccount.from_bytes(record.ratchet_account or b"", pickle_key),
-            pickle_key=pickle_key,
+            account=RatchetAccount.from_bytes(record.ratchet_account or b"", stored.pickle_key),
+            pickle_key=stored.pickle_key,
             display_name=record.display_name,
             created_at=record.created_at,
+            inbox_key=OnionServiceKey.from_seed(stored.inbox_seed),
+            client_auth=ClientAuthKey.from_private(stored.client_auth_secret),
         )
     except BaseException:
         await db.close()
