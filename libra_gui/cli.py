@@ -11,15 +11,19 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, control
 from .core import errors
-from .core.services import profile
+from .core.services import contacts, profile
+from .core.services.events import EventBus
+from .core.services.messaging import MessagingService
 from .core.services.paths import default_data_dir
+from .jsonview import contact_json, history_json
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -90,7 +94,105 @@ async def _cmd_passwd(args: argparse.Namespace) -> dict[str, Any]:
     return {"changed": True}
 
 
-Command = Callable[[argparse.Namespace], Awaitable[dict[str, Any]]]
+async def _cmd_export_card(args: argparse.Namespace) -> dict[str, Any]:
+    passphrase = _read_passphrase(args, confirm=False)
+    async with profile.unlocked(args.data_dir, passphrase) as prof:
+        card = prof.card
+    text = contacts.card_to_text(card)
+    if args.out is not None:
+        _write_private(args.out, text + "\n")
+    return {"fingerprint": card.fingerprint.hex(), "card_text": text, "out": _opt_str(args.out)}
+
+
+def _read_card_file(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return fh.read(contacts.MAX_CARD_TEXT + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read card file {path}: {exc}") from None
+
+
+async def _cmd_add_card(args: argparse.Namespace) -> dict[str, Any]:
+    text = _read_card_file(args.file)
+    card = contacts.card_from_text(text)  # verify before asking for anything else
+    try:
+        return await control.call(args.data_dir, {"cmd": "add-card", "card": text})
+    except control.NoRunningNode:
+        pass
+    passphrase = _read_passphrase(args, confirm=False)
+    async with profile.unlocked(args.data_dir, passphrase) as prof:
+        contact = await contacts.add_from_card(prof, card.encode())
+    return contact_json(contact)
+
+
+async def _cmd_contacts(args: argparse.Namespace) -> dict[str, Any]:
+    passphrase = _read_passphrase(args, confirm=False)
+    async with profile.unlocked(args.data_dir, passphrase) as prof:
+        everyone = await contacts.list_contacts(prof)
+    return {"contacts": [contact_json(c) for c in everyone]}
+
+
+async def _cmd_send(args: argparse.Namespace) -> dict[str, Any]:
+    """Through the running node if there is one, else straight into the outbox."""
+    request = {"cmd": "send", "contact": args.contact, "text": args.text}
+    try:
+        return await control.call(args.data_dir, request)
+    except control.NoRunningNode:
+        pass
+    passphrase = _read_passphrase(args, confirm=False)
+    async with profile.unlocked(args.data_dir, passphrase) as prof:
+        contact = await contacts.find(prof, args.contact)
+        messaging = MessagingService(prof, EventBus())
+        msg_id = await messaging.send_text(contact.id, args.text)
+        await messaging.close()
+    return {"ok": True, "msg_id": msg_id.hex(), "contact": contact.id, "queued_offline": True}
+
+
+async def _cmd_history(args: argparse.Namespace) -> dict[str, Any]:
+    """Newest messages with a contact (through the node if one runs, else from the store)."""
+    request = {"cmd": "history", "contact": args.contact, "limit": args.limit}
+    try:
+        return await control.call(args.data_dir, request)
+    except control.NoRunningNode:
+        pass
+    passphrase = _read_passphrase(args, confirm=False)
+    async with profile.unlocked(args.data_dir, passphrase) as prof:
+        contact = await contacts.find(prof, args.contact)
+        rows = await MessagingService(prof, EventBus()).history(contact.id, args.limit)
+    return history_json(contact.id, rows)
+
+
+async def _cmd_listen(args: argparse.Namespace) -> None:
+    async for event in control.request(args.data_dir, {"cmd": "listen"}):
+        _print_line(event)
+
+
+async def _cmd_run(args: argparse.Namespace) -> None:
+    from .node_runner import run_node
+
+    passphrase = _read_passphrase(args, confirm=False)
+    await run_node(args, passphrase, _print_line)
+
+
+def _print_line(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _write_private(path: Path, text: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+Command = Callable[[argparse.Namespace], Awaitable[dict[str, Any] | None]]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,6 +222,48 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("passwd", parents=[common], help="change the profile passphrase")
     p.add_argument("--new-passphrase-file", type=Path, help="file with the new passphrase")
     p.set_defaults(func=_cmd_passwd)
+
+    p = sub.add_parser("export-card", parents=[common], help="print (or save) your contact card")
+    p.add_argument("--out", type=Path, help="also write the card text to this file")
+    p.set_defaults(func=_cmd_export_card)
+
+    p = sub.add_parser("add-card", parents=[common], help="add a contact from a card file")
+    p.add_argument("file", type=Path, help="file with the contact's card text")
+    p.set_defaults(func=_cmd_add_card)
+
+    p = sub.add_parser("contacts", parents=[common], help="list your contacts")
+    p.set_defaults(func=_cmd_contacts)
+
+    p = sub.add_parser("send", parents=[common], help="send a text message")
+    p.add_argument("contact", help="contact id, display name or fingerprint prefix")
+    p.add_argument("text", help="the message")
+    p.set_defaults(func=_cmd_send)
+
+    p = sub.add_parser("history", parents=[common], help="show messages with a contact")
+    p.add_argument("contact", help="contact id, display name or fingerprint prefix")
+    p.add_argument("--limit", type=int, default=200, help="newest N messages (default 200)")
+    p.set_defaults(func=_cmd_history)
+
+    p = sub.add_parser("listen", parents=[common], help="print incoming events as JSON lines")
+    p.set_defaults(func=_cmd_listen)
+
+    p = sub.add_parser("run", parents=[common], help="run the node (tor, inbox, contacts)")
+    p.add_argument("--tor-path", type=Path, help="tor binary to use instead of the bundled one")
+    p.add_argument(
+        "--tor-control",
+        help="attach to a running tor instead of starting one: HOST:PORT or unix:/path",
+    )
+    p.add_argument(
+        "--tor-control-password-file",
+        type=Path,
+        help="password for --tor-control (default: cookie authentication)",
+    )
+    p.add_argument(
+        "--torrc-extra",
+        type=Path,
+        help="file of extra torrc lines (bridges, pluggable transports, test networks)",
+    )
+    p.set_defaults(func=_cmd_run)
     return parser
 
 
@@ -138,8 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("libra-cli: interrupted", file=sys.stderr)
         return 130
-    json.dump(result, sys.stdout, indent=2, sort_keys=True)
-    sys.stdout.write("\n")
+    if result is not None:
+        json.dump(result, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
     return EXIT_OK
 
 

@@ -106,3 +106,39 @@ def test_passwd_rekeys(profile_dir: Path, secret: Path, tmp_path: Path):
         run_cli("whoami", "--data-dir", profile_dir, "--passphrase-file", new).returncode
         == cli.EXIT_OK
     )
+
+
+def test_cards_contacts_and_offline_send(profile_dir: Path, secret: Path, tmp_path: Path):
+    """Exchange card files, queue a message with no node running, read it back."""
+    bob = tmp_path / "bob"
+    assert (
+        run_cli("init", "--data-dir", bob, "--passphrase-file", secret, "--name", "Bob").returncode
+        == 0
+    )
+    card_file = tmp_path / "bob.card"
+    done = run_cli(
+        "export-card", "--data-dir", bob, "--passphrase-file", secret, "--out", card_file
+    )
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert card_file.read_text().strip() == json.loads(done.stdout)["card_text"]
+    assert card_file.stat().st_mode & 0o077 == 0
+    done = run_cli("add-card", "--data-dir", profile_dir, "--passphrase-file", secret, card_file)
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert json.loads(done.stdout)["display_name"] == "Bob"
+    listed = json.loads(
+        run_cli("contacts", "--data-dir", profile_dir, "--passphrase-file", secret).stdout
+    )
+    assert [c["display_name"] for c in listed["contacts"]] == ["Bob"]
+    done = run_cli("send", "--data-dir", profile_dir, "--passphrase-file", secret, "Bob", "hi")
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert json.loads(done.stdout)["queued_offline"] is True
+    history = json.loads(
+        run_cli("history", "--data-dir", profile_dir, "--passphrase-file", secret, "Bob").stdout
+    )
+    assert [(m["body"], m["state"]) for m in history["messages"]] == [("hi", "queued")]
+    done = run_cli("send", "--data-dir", profile_dir, "--passphrase-file", secret, "Carol", "x")
+    assert done.returncode == cli.EXIT_ERROR and "no contact matches" in done.stderr
+    damaged = tmp_path / "damaged.card"
+    damaged.write_text(card_file.read_text()[:-12] + "AAAAAAAAAAAA\n")
+    done = run_cli("add-card", "--data-dir", profile_dir, "--passphrase-file", secret, damaged)
+    assert done.returncode == cli.EXIT_INVALID_INPUT and "Traceback" not in done.stderr

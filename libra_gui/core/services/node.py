@@ -1,0 +1,186 @@
+"""A running Libra node: the composition root that wires tor, inbox, links and messaging.
+
+One ``Node`` per unlocked profile, used by `libra-cli run` today and by the GUI's engine
+thread later. It owns no protocol logic: it starts tor (``net.tor``), publishes our inbox
+onion service with v3 client authorization for exactly our contacts, keeps one link per
+contact (``net.peers``) by dialling their inboxes through tor's SOCKS port with per-contact
+stream isolation, and hands links to ``MessagingService``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..crypto.onion import client_auth_public_b32
+from ..net.link import Link
+from ..net.peers import PeerConfig, PeerInfo, PeerLinks
+from ..net.tor.events import TorEvent, TorRestarted
+from ..net.tor.manager import TorManager
+from ..net.tor.settings import TorSettings
+from ..net.tor.socks import open_stream
+from ..protocol.card import ContactCard
+from ..protocol.records import LinkRecord
+from ..storage.contacts import Contact
+from . import contacts as contacts_service
+from .events import EventBus, LinkStateChanged
+from .messaging import MessagingService
+from .profile import Profile
+
+log = logging.getLogger(__name__)
+
+INBOX_PORT = 5757  # virtual port of every Libra inbox onion service
+DIAL_TIMEOUT = 120.0  # a first connect to a fresh onion service can take a while
+
+
+@dataclass(frozen=True)
+class _Reachable:
+    """A contact we can dial: its card says where its inbox is."""
+
+    contact: Contact
+    card: ContactCard
+
+
+class _Sink:
+    """Forwards link changes to messaging and publishes them for the UI."""
+
+    def __init__(self, messaging: MessagingService, bus: EventBus) -> None:
+        self._messaging, self._bus = messaging, bus
+
+    async def link_up(self, contact_id: int, link: Link) -> None:
+        self._bus.publish(LinkStateChanged(contact_id, "up", "tor"))
+        await self._messaging.link_up(contact_id, link)
+
+    async def link_down(self, contact_id: int, link: Link | None = None) -> None:
+        await self._messaging.link_down(contact_id, link)
+        self._bus.publish(LinkStateChanged(contact_id, "down", "tor"))
+
+    async def receive(self, contact_id: int, records: Sequence[LinkRecord]) -> None:
+        await self._messaging.receive(contact_id, records)
+
+
+class Node:
+    """Profile + tor + inbox + links + messaging, started and stopped together."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        tor_settings: TorSettings,
+        bus: EventBus,
+        *,
+        peer_config: PeerConfig | None = None,
+    ) -> None:
+        self.profile = profile
+        self.bus = bus
+        self.messaging = MessagingService(profile, bus)
+        self.tor = TorManager(tor_settings, on_event=self._on_tor_event)
+        self._peer_config = peer_config
+        self._identities: dict[bytes, int] = {}  # identity key -> contact id (accepted peers)
+        self._inboxes: dict[int, str] = {}  # contact id -> its inbox onion address
+        self._server: asyncio.Server | None = None
+        self.peers: PeerLinks | None = None
+        self.address: str | None = None
+        self.inbox_target_port: int | None = None  # loopback port tor forwards the inbox to
+
+    async def start(self) -> None:
+        """Start tor, publish the inbox, and start dialling every contact with an inbox."""
+        await self.tor.start()
+        self.address = self.profile.inbox_key.address
+        self.peers = PeerLinks(
+            self.profile.keys,
+            sink=_Sink(self.messaging, self.bus),
+            contact_for=self._identities.get,
+            dial=self._dial,
+            accept_context=b"onion:" + self.address.encode(),
+            config=self._peer_config,
+        )
+        self._server = await asyncio.start_server(self.peers.handle_inbound, "127.0.0.1", 0)
+        target = self.inbox_target_port = self._server.sockets[0].getsockname()[1]
+        known = await self._reachable()
+        await self.tor.add_onion(
+            self.profile.inbox_key.expanded,
+            INBOX_PORT,
+            target,
+            client_auth_v3=self._authorized_clients(known),
+            require_client_auth=True,  # no contacts yet still means: strangers see nothing
+        )
+        for item in known:
+            await self._follow(item)
+
+    async def stop(self) -> None:
+        """Close links, messaging and tor (the caller closes the profile's store)."""
+        if self.peers is not None:
+            await self.peers.close()
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+        await self.messaging.close()
+        await self.tor.stop()
+
+    async def add_contact(self, card_bytes: bytes) -> Contact:
+        """Add a contact from its card while running: authorize it and start dialling."""
+        contact = await contacts_service.add_from_card(self.profile, card_bytes)
+        known = await self._reachable()
+        if self.address is not None:
+            await self.tor.set_onion_clients(self.address, self._authorized_clients(known))
+        for item in known:
+            if item.contact.id == contact.id:
+                await self._follow(item)
+        return contact
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _reachable(self) -> list[_Reachable]:
+        out = []
+        for contact in await contacts_service.list_contacts(self.profile):
+            if contact.blocked or contact.card is None:
+                continue
+            self._identities[contact.identity_key] = contact.id
+            out.append(_Reachable(contact, ContactCard.decode(contact.card)))
+        return out
+
+    @staticmethod
+    def _authorized_clients(known: list[_Reachable]) -> list[str]:
+        return [
+            client_auth_public_b32(item.card.client_auth_key)
+            for item in known
+            if item.card.client_auth_key is not None
+        ]
+
+    async def _follow(self, item: _Reachable) -> None:
+        """Give tor our client-auth key for the contact's inbox and keep a link to it."""
+        assert self.peers is not None
+        inbox = item.card.inbox
+        if inbox is None:
+            return  # it can still reach us; we cannot reach it
+        await self.tor.add_client_auth(inbox, self.profile.client_auth.private_b64)
+        self.peers.add(
+            PeerInfo(
+                contact_id=item.contact.id,
+                identity=item.contact.identity_key,
+                static_key=item.card.static_key,
+                context=b"onion:" + inbox.encode(),
+            )
+        )
+        self._inboxes[item.contact.id] = inbox
+
+    async def _dial(self, peer: PeerInfo) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        host, port = await self.tor.socks_endpoint()
+        inbox = self._inboxes[peer.contact_id]
+        return await open_stream(
+            host,
+            port,
+            inbox + ".onion",
+            INBOX_PORT,
+            isolation=f"libra-contact-{peer.identity.hex()[:32]}",
+            timeout=DIAL_TIMEOUT,
+        )
+
+    def _on_tor_event(self, event: TorEvent) -> None:
+        self.bus.publish(event)
+        if isinstance(event, TorRestarted) and self.peers is not None:
+            self.peers.kick()  # tor is back: retry every contact now, not after the back-off
