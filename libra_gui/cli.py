@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import json
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -198,6 +199,12 @@ Command = Callable[[argparse.Namespace], Awaitable[dict[str, Any] | None]]
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="libra-cli", description="Libra messenger, headless.")
     parser.add_argument("--version", action="version", version=f"libra-cli {__version__}")
+    parser.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        default="warning",
+        help="diagnostics on stderr (never message contents or keys); default: warning",
+    )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--data-dir",
@@ -270,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     func: Command = args.func
     try:
         result = asyncio.run(func(args))

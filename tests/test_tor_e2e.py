@@ -47,6 +47,8 @@ class NodeProcess:
             sys.executable,
             "-m",
             "libra_gui.cli",
+            "--log-level",
+            "info",
             "run",
             "--data-dir",
             str(self.data_dir),
@@ -294,6 +296,10 @@ async def test_strangers_and_garbage_cannot_reach_or_hurt_the_inbox(pair, tor_ne
     for reader, _writer in lingering[:2]:
         await asyncio.wait_for(reader.read(), 10)  # returns when A hangs up
         assert reader.at_eof()
+    # Each was refused with a typed error in A's log, not a traceback.
+    log = a.stderr_path.read_text(errors="replace")
+    assert log.count("inbound link failed: ") >= 2, a.tail()
+    assert "Traceback" not in log
     # A keeps serving its contact while the half-open attackers hang around.
     assert (await b.send("alice", "still there?"))["ok"]
     await wait_history(a, "bob", ["still there?"], 120)

@@ -45,6 +45,8 @@ REQUIRED_FLAGS = frozenset({"Running", "Valid", "Fast", "Stable", "Guard", "HSDi
 FIRST_CONSENSUS_AFTER = 5.0
 STOP_GRACE_SECONDS = 5.0
 PORT_RANGE_START = 20000
+HUP_INTERVAL = 1.0
+MD_CONSENSUS = "dir/status-vote/current/consensus-microdesc"
 LOG_TAIL_LINES = 15
 
 
@@ -389,10 +391,6 @@ class TorNetwork:
                 self.consensus_seconds = time.monotonic() - t0
                 # The consensus exists; relays may sit in a fetch back-off after early 404s.
                 # A HUP resets it (design.md §11).
-                for node in self.nodes:
-                    if not node.authority:
-                        with _Control(node.control_port, node.cookie_path) as ctl:
-                            ctl.command("SIGNAL RELOAD")
                 self._wait_dir_info(conns, deadline)
         except Exception as exc:
             detail = self._diagnose(self.nodes)
@@ -656,6 +654,8 @@ class TorNetwork:
                 if missing:
                     last = f"{auth.name}'s consensus lacks {missing}"
                     still.append(auth)
+                elif conns.getinfo(auth.control_port, auth.cookie_path, MD_CONSENSUS) is None:
+                    still.append(auth)  # published a moment after the ns flavour
             pending = still
             if not pending:
                 return
@@ -664,8 +664,13 @@ class TorNetwork:
             time.sleep(0.1)
 
     def _wait_dir_info(self, conns: _Connections, deadline: float) -> None:
-        """Until every router holds the consensus and enough descriptors to build circuits."""
+        """Until every router holds the consensus and enough descriptors to build circuits.
+
+        Relays get a HUP first, and again every second while they lag: a fetch that was already
+        in flight can still come back 404 after the first one and re-arm the back-off.
+        """
         pending = list(self.nodes)
+        next_hup = 0.0
         while True:
             self._check_alive((n.name, n.proc) for n in self.nodes)
             pending = [
@@ -678,6 +683,12 @@ class TorNetwork:
             if time.monotonic() > deadline:
                 names = ", ".join(n.name for n in pending)
                 raise TimeoutError(f"not enough directory info on {names}")
+            if time.monotonic() >= next_hup:
+                for node in pending:
+                    if not node.authority:
+                        with _Control(node.control_port, node.cookie_path) as ctl:
+                            ctl.command("SIGNAL RELOAD")
+                next_hup = time.monotonic() + HUP_INTERVAL
             time.sleep(0.1)
 
     def _launch_client(self, name: str) -> TorClient:
