@@ -9,10 +9,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Event:
-    """Base class of everything published on the bus."""
+from ..events import Event
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,15 @@
 """Events the Tor layer reports (frozen dataclasses; the composition root forwards them to
-the EventBus, so this package stays below services/)."""
+the EventBus, so this package stays below services/ and shares only the base class)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...events import Event
+
 
 @dataclass(frozen=True)
-class TorEvent:
+class TorEvent(Event):
     """Base class of everything TorManager reports through its ``on_event`` callback."""
 
 
