@@ -8,7 +8,6 @@ field (type, length, range, text rules) and the signature before anything is ret
 from __future__ import annotations
 
 import base64
-import hashlib
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from ..crypto.identity import (
     verify_signature,
     verify_static_key,
 )
+from ..crypto.onion import OnionKeyError, normalize_onion_address
 from ..errors import CardError, CryptoError, ProtocolError
 from .codec import Limits, pack, unpack_strict
 
@@ -57,18 +57,10 @@ def validate_onion_v3(address: str) -> str:
     """Check a v3 onion address (56 base32 chars, optional '.onion'); return the 56 chars."""
     if not isinstance(address, str):
         raise CardError("inbox address must be text")
-    host = address.lower().removesuffix(".onion")
-    if len(host) != ONION_V3_LEN:
-        raise CardError("inbox address is not a v3 onion address")
     try:
-        raw = base64.b32decode(host.upper())
-    except ValueError:
-        raise CardError("inbox address is not valid base32") from None
-    pubkey, checksum, version = raw[:32], raw[32:34], raw[34:]
-    expected = hashlib.sha3_256(b".onion checksum" + pubkey + version).digest()[:2]
-    if version != b"\x03" or checksum != expected:
-        raise CardError("inbox address checksum or version is wrong")
-    return host
+        return normalize_onion_address(address)
+    except OnionKeyError as exc:
+        raise CardError(f"inbox address: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -147,23 +147,21 @@ def pending_in(conn: Connection, conversation_id: int) -> list[Message]:
 
 def mark_received(conn: Connection, conversation_id: int, msg_id: bytes) -> Message:
     """Release a 'pending' inbound message: it becomes 'received' and gets the next position."""
-    row = conn.execute(
-        f"UPDATE messages SET state = 'received', position = {_NEXT_POSITION}"
-        " WHERE conversation_id = ? AND direction = 'in' AND msg_id = ? AND state = 'pending'"
-        f" RETURNING {_COLUMNS}",
-        (conversation_id, conversation_id, msg_id),
-    ).fetchone()
-    expect_one_row(1 if row else 0, "pending inbound message")
-    return Message(*row)
+    return _release(conn, conversation_id, "msg_id", msg_id)
 
 
 def release(conn: Connection, conversation_id: int, seq: int) -> Message:
     """``mark_received`` by seq: for the ``released`` seqs of a ``delivery.Decision``."""
+    return _release(conn, conversation_id, "seq", seq)
+
+
+def _release(conn: Connection, conversation_id: int, column: str, value: bytes | int) -> Message:
+    assert column in ("msg_id", "seq")
     row = conn.execute(
         f"UPDATE messages SET state = 'received', position = {_NEXT_POSITION}"
-        " WHERE conversation_id = ? AND direction = 'in' AND seq = ? AND state = 'pending'"
+        f" WHERE conversation_id = ? AND direction = 'in' AND {column} = ? AND state = 'pending'"
         f" RETURNING {_COLUMNS}",
-        (conversation_id, conversation_id, seq),
+        (conversation_id, conversation_id, value),
     ).fetchone()
     expect_one_row(1 if row else 0, "pending inbound message")
     return Message(*row)
