@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..crypto.onion import client_auth_public_b32
+from ..errors import LibraError
 from ..net.link import Link
 from ..net.peers import PeerConfig, PeerInfo, PeerLinks
 from ..net.tor.events import TorEvent, TorRestarted
@@ -47,10 +48,12 @@ class _Reachable:
 class _Sink:
     """Forwards link changes to messaging and publishes them for the UI."""
 
-    def __init__(self, messaging: MessagingService, bus: EventBus) -> None:
-        self._messaging, self._bus = messaging, bus
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self._messaging, self._bus = node.messaging, node.bus
 
     async def link_up(self, contact_id: int, link: Link) -> None:
+        await self._node._learn_card(contact_id, link.peer_identity, link.peer_card)
         self._bus.publish(LinkStateChanged(contact_id, "up", "tor"))
         await self._messaging.link_up(contact_id, link)
 
@@ -91,10 +94,11 @@ class Node:
         self.address = self.profile.inbox_key.address
         self.peers = PeerLinks(
             self.profile.keys,
-            sink=_Sink(self.messaging, self.bus),
+            sink=_Sink(self),
             contact_for=self._identities.get,
             dial=self._dial,
             accept_context=b"onion:" + self.address.encode(),
+            card=self.profile.card.encode(),  # the full card (with our inbox) goes to contacts
             config=self._peer_config,
         )
         self._server = await asyncio.start_server(self.peers.handle_inbound, "127.0.0.1", 0)
@@ -133,6 +137,27 @@ class Node:
         return contact
 
     # -- internals ---------------------------------------------------------------------------
+
+    async def _learn_card(self, contact_id: int, identity: bytes, card_bytes: bytes | None) -> None:
+        """A contact's handshake carried its card: keep a newer one, follow a new inbox.
+
+        This is how someone who found us by alias learns our inbox: only contacts ever see it,
+        inside the Noise handshake. A card with other keys is refused (contacts.KeyChanged).
+        """
+        if card_bytes is None:
+            return
+        try:
+            card = ContactCard.decode(card_bytes)
+            if card.identity_key != identity:  # a card must be its sender's own
+                raise LibraError("the card belongs to another identity")
+            contact = await contacts_service.add_from_card(self.profile, card_bytes)
+        except LibraError as exc:
+            log.warning("contact %d sent a card we do not accept: %s", contact_id, exc)
+            return
+        if contact.id == contact_id and card.inbox and self._inboxes.get(contact_id) != card.inbox:
+            for item in await self._reachable():
+                if item.contact.id == contact_id:
+                    await self._follow(item)
 
     async def _reachable(self) -> list[_Reachable]:
         out = []
