@@ -256,6 +256,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("listen", parents=[common], help="print incoming events as JSON lines")
     p.set_defaults(func=_cmd_listen)
 
+    from .alias_commands import add_parsers as add_alias_parsers
+
+    add_alias_parsers(sub, common, _read_passphrase)
+
     p = sub.add_parser("run", parents=[common], help="run the node (tor, inbox, contacts)")
     p.add_argument("--tor-path", type=Path, help="tor binary to use instead of the bundled one")
     p.add_argument(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import control
+from .alias_commands import node_command
 from .cli import UsageError
 from .core.net.tor.settings import ControlEndpoint, TorSettings
 from .core.services import contacts, profile
@@ -94,7 +95,10 @@ async def run_node(args: argparse.Namespace, passphrase: str, emit: Printer) -> 
 def _handler(node: Node, bus: EventBus) -> control.Handler:
     async def handle(req: dict[str, Any], reply: control.Reply) -> None:
         cmd = req.get("cmd")
-        if cmd == "send":
+        handled = await node_command(node, req)
+        if handled is not None:
+            await reply.send(handled)
+        elif cmd == "send":
             contact = await contacts.find(node.profile, str(req.get("contact", "")))
             msg_id = await node.messaging.send_text(contact.id, str(req.get("text", "")))
             await reply.send({"ok": True, "msg_id": msg_id.hex(), "contact": contact.id})

@@ -8,10 +8,12 @@ import struct
 import time
 import xml.etree.ElementTree as ET
 import zlib
+from dataclasses import replace
 
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
+from libra_gui.core.crypto.onion import onion_address_from_seed
 from libra_gui.core.errors import LibraError
 from libra_gui.core.protocol.uri import Invite, InviteError, InviteVersionError
 from libra_gui.core.services.qr import (
@@ -33,15 +35,17 @@ from libra_gui.core.services.qr import (
     qr_svg,
 )
 
+# A full private invite as Libra writes it: its own beacon address (ONION) and credential.
 INVITE = Invite(
-    ("amber", "falcon", "river"),
+    ("amber", "falcon", "raven"),
     bytes(range(32)),
     counter=2,
     credential=bytes(range(200, 232)),
     expires=1_767_225_600,
     one_time=True,
+    onion=onion_address_from_seed(bytes(range(64, 96))),
 )
-PUBLIC = Invite(("quiet", "maple", "harbor"), bytes(range(1, 33)))
+PUBLIC = Invite(("quiet", "olive", "harbor"), bytes(range(1, 33)))
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
@@ -92,12 +96,27 @@ def test_png_is_small_deterministic_one_bit_with_quiet_zone():
     assert len(data) < 2000
 
 
-def test_upper_case_invite_uses_alphanumeric_mode():
-    """The whole point of the upper-case syntax: a smaller symbol than byte mode."""
-    upper = len(qr_matrix(INVITE.to_uri()))
-    lower = len(qr_matrix(INVITE.to_uri(lowercase=True)))
-    assert upper == 45 + 2 * QUIET_ZONE  # version 7
-    assert lower > upper
+def qr_version(text: str) -> int:
+    return (len(qr_matrix(text)) - 2 * QUIET_ZONE - 17) // 4
+
+
+@pytest.mark.parametrize(
+    ("invite", "length", "upper_version", "lower_version"),
+    [
+        (INVITE, 228, 9, 11),  # 53 x 53 modules instead of 61 x 61
+        (replace(INVITE, onion=None), 165, 7, 9),  # 45 x 45 instead of 53 x 53
+        (PUBLIC, 87, 4, 6),  # 33 x 33 instead of 41 x 41
+    ],
+)
+def test_upper_case_invite_uses_alphanumeric_mode(invite, length, upper_version, lower_version):
+    """The whole point of the upper-case syntax: a smaller symbol than byte mode.
+
+    The numbers are the table in docs/protocol/uri.md section 3."""
+    uri = invite.to_uri()
+    assert len(uri) == length
+    assert len(qr_matrix(uri)) == 17 + 4 * upper_version + 2 * QUIET_ZONE
+    assert qr_version(uri) == upper_version
+    assert qr_version(invite.to_uri(lowercase=True)) == lower_version
 
 
 def test_matrix_has_quiet_zone():

@@ -474,7 +474,8 @@ def _v2(conn):
     conn.execute("UPDATE contacts SET nickname = 'nick-' || display_name")
 
 
-V2 = (*MIGRATIONS, Migration(2, "contact nicknames", _v2))
+NEXT = LATEST_VERSION + 1  # a migration this code does not have yet
+V2 = (*MIGRATIONS, Migration(NEXT, "contact nicknames", _v2))
 
 
 async def test_migration_from_v0(tmp_path):
@@ -490,17 +491,17 @@ async def test_migration_from_v0(tmp_path):
         await db.close()
 
 
-async def test_migration_v1_to_v2_keeps_data(tmp_path):
+async def test_migration_to_the_next_version_keeps_data(tmp_path):
     db = await make_profile(tmp_path)
     await db.transaction(populate)
     await db.close()
     db = await Database.open(tmp_path, PW, migrations=V2)
     try:
-        assert db.schema_version == 2
+        assert db.schema_version == NEXT
         nick = await db.run(lambda c: c.execute("SELECT nickname FROM contacts").fetchall())
         assert nick == [("nick-Bob",)]
         version = await db.run(lambda c: c.execute("SELECT version FROM schema_version").fetchone())
-        assert version == (2,)
+        assert version == (NEXT,)
     finally:
         await db.close()
 
@@ -514,10 +515,10 @@ async def test_failing_migration_step_rolls_back_that_step(tmp_path):
         raise sqlcipher3.OperationalError("simulated failure inside a step")
 
     with pytest.raises(StorageError):
-        await Database.open(tmp_path, PW, migrations=(*MIGRATIONS, Migration(2, "bad", bad)))
+        await Database.open(tmp_path, PW, migrations=(*MIGRATIONS, Migration(NEXT, "bad", bad)))
     db = await Database.open(tmp_path, PW)
     try:
-        assert db.schema_version == 1
+        assert db.schema_version == LATEST_VERSION
         tables = await db.run(
             lambda c: c.execute(
                 "SELECT name FROM sqlite_master WHERE name = 'half_done'"

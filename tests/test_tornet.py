@@ -6,6 +6,7 @@ Everything here is real tor (see tests/tornet.py). Timings are printed (run with
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import shutil
@@ -37,7 +38,7 @@ def echo_port() -> Iterator[int]:
     stop = threading.Event()
 
     def echo(conn: socket.socket) -> None:
-        with conn:
+        with conn, contextlib.suppress(OSError):
             while data := conn.recv(65536):
                 conn.sendall(data)
 

@@ -415,8 +415,8 @@ class TorNetwork:
         lines += [
             # Belt and braces: a custom DirAuthority already drops tor's built-in fallbacks.
             "UseDefaultFallbackDirs 0",
-            # 3 of a handful of routers is enough for a path; the default (60 % of weighted
-            # paths, plus exits) stalls bootstrap in a tiny network.
+            # Ready only with > 2/3 of the path weight: all 3 relays' descriptors, not the
+            # default 60 % (2 of 3, with which 3-hop paths can't be built).
             "PathsNeededToBuildCircuits 0.67",
             "ClientUseIPv6 0",
         ]

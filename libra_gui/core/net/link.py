@@ -42,13 +42,17 @@ from ..protocol.records import (
     MAX_CLOSE_REASON,
     MAX_RECORD,
     Ack,
+    CardReply,
+    CardRequest,
     Close,
+    ContactRequestRecord,
     Envelope,
     LinkRecord,
     Nack,
     OneTimeKey,
     Ping,
     Pong,
+    RequestResult,
 )
 from ..protocol.wire import (
     MAX_FRAME_BODY,
@@ -117,6 +121,11 @@ CHANNEL_OF: dict[type[LinkRecord], Channel] = {
     Nack: Channel.CHAT,
     OneTimeKey: Channel.CHAT,
     Close: Channel.CHAT,  # after queued chat records: acks go out before the link ends
+    # beacon links (services/beacon.py, services/lookup.py)
+    CardRequest: Channel.CHAT,
+    CardReply: Channel.CHAT,
+    ContactRequestRecord: Channel.CHAT,
+    RequestResult: Channel.CHAT,
 }
 """The one table mapping record types to channels; a type missing here cannot be sent."""
 

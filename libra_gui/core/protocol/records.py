@@ -262,6 +262,82 @@ class Nack(LinkRecord):
     msg_ids: tuple[bytes, ...] = wire("ids", array(_msg_id, 1, MAX_ACK_IDS))
 
 
+# --- beacon link records: card lookup and contact requests (docs/protocol/requests.md) -------
+# Local constants mirror card.MAX_CARD_BYTES and crypto.pow (STAMP_LEN, MAX_BITS); records.py
+# stays free of crypto imports and tests/test_requests_records.py keeps them equal.
+
+MAX_BEACON_CARD = 1024
+"""Largest card in a beacon record (= card.MAX_CARD_BYTES)."""
+MAX_REQUEST_MESSAGE_CHARS = 500
+MAX_REQUEST_MESSAGE_BYTES = 1024
+"""LINK_LIMITS caps every str at 1024 bytes: 500 Latin characters fit, ~341 of CJK."""
+MAX_ALIAS_COUNTER = 2**32
+MAX_POW_BITS = 20
+POW_STAMP_LEN = 16
+REQUEST_SIGNATURE_LEN = 64
+REQUEST_STATUSES = 9
+"""Number of RequestResult status codes (0..8, protocol.requests.RequestStatus)."""
+MAX_RETRY_AFTER = 7 * 24 * 3600
+
+_beacon_card = blob(1, MAX_BEACON_CARD)
+_message_text = text(0, MAX_REQUEST_MESSAGE_CHARS, MAX_REQUEST_MESSAGE_BYTES)
+_FORBIDDEN_IN_MESSAGE = frozenset(
+    [chr(c) for c in range(0x20) if c != 0x0A]
+    + [chr(c) for c in range(0x7F, 0xA0)]
+    + [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x2028, 0x2029)]
+)
+
+
+def _request_message(value: Any, what: str) -> str:
+    """Request text shown to a stranger's target: no controls (but newline), no bidi tricks."""
+    value = _message_text(value, what)
+    if not _FORBIDDEN_IN_MESSAGE.isdisjoint(value):
+        raise MalformedRecord(f"{what} contains control or bidirectional-override characters")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CardRequest(LinkRecord):
+    """Ask a beacon for its owner's contact card (sent over a link with a throwaway identity)."""
+
+    TYPE: ClassVar[int] = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CardReply(LinkRecord):
+    """The beacon owner's signed card, the alias counter that binds it to the words, and the
+    proof-of-work difficulty a request must meet."""
+
+    TYPE: ClassVar[int] = 9
+    card: bytes = wire("c", _beacon_card)
+    counter: int = wire("n", uint(0, MAX_ALIAS_COUNTER))
+    pow_bits: int = wire("w", uint(0, MAX_POW_BITS + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRequestRecord(LinkRecord):
+    """A contact request: the requester's full card, a short message, a proof-of-work stamp
+    bound to (beacon, requester, minute), and the requester's signature binding it all to
+    this beacon (a public card alone cannot be replayed as someone else's request)."""
+
+    TYPE: ClassVar[int] = 10
+    card: bytes = wire("c", _beacon_card)
+    message: str = wire("m", _request_message)
+    stamp: bytes = wire("p", blob(POW_STAMP_LEN, POW_STAMP_LEN))
+    sent_at: int = wire("ts", uint(0, MAX_TIMESTAMP_MS))
+    signature: bytes = wire("sig", blob(REQUEST_SIGNATURE_LEN, REQUEST_SIGNATURE_LEN))
+
+
+@dataclass(frozen=True, slots=True)
+class RequestResult(LinkRecord):
+    """The beacon's answer to a ContactRequestRecord: a status code and, when it helps,
+    how many seconds to wait before trying again (0 = no advice)."""
+
+    TYPE: ClassVar[int] = 11
+    status: int = wire("s", uint(0, REQUEST_STATUSES))
+    retry_after: int = wire("ra", uint(0, MAX_RETRY_AFTER + 1))
+
+
 # --- content records ------------------------------------------------------------------------
 
 
@@ -284,6 +360,56 @@ class SessionStart(ContentRecord):
     TYPE: ClassVar[int] = 65
 
 
+# Shared-secret question check (docs/verification.md): SPAKE2 shares and key-confirmation
+# MACs, one run identified by a random run id. Codes 66..70 belong to verification (70 spare).
+RUN_ID_LEN = 16
+SPAKE2_SHARE_LEN = 32
+VERIFY_MAC_LEN = 32
+MAX_QUESTION_CHARS = 200
+MAX_QUESTION_BYTES = 800
+_run_id = blob(RUN_ID_LEN, RUN_ID_LEN)
+_share = blob(SPAKE2_SHARE_LEN, SPAKE2_SHARE_LEN)
+_verify_mac = blob(VERIFY_MAC_LEN, VERIFY_MAC_LEN)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyStart(ContentRecord):
+    """Asker -> answerer: the question and the asker's SPAKE2 share pA."""
+
+    TYPE: ClassVar[int] = 66
+    run_id: bytes = wire("r", _run_id)
+    question: str = wire("q", text(1, MAX_QUESTION_CHARS, MAX_QUESTION_BYTES))
+    share: bytes = wire("p", _share)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReply(ContentRecord):
+    """Answerer -> asker: the answerer's share pB and its confirmation MAC cB."""
+
+    TYPE: ClassVar[int] = 67
+    run_id: bytes = wire("r", _run_id)
+    share: bytes = wire("p", _share)
+    mac: bytes = wire("m", _verify_mac)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyConfirm(ContentRecord):
+    """Asker -> answerer: the asker's confirmation MAC cA (random bytes if cB did not verify)."""
+
+    TYPE: ClassVar[int] = 68
+    run_id: bytes = wire("r", _run_id)
+    mac: bytes = wire("m", _verify_mac)
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyAbort(ContentRecord):
+    """Either side: this run is over without a result (cancelled, declined, timeout, ...)."""
+
+    TYPE: ClassVar[int] = 69
+    run_id: bytes = wire("r", _run_id)
+    reason: int = wire("c", uint(0, 256))
+
+
 # --- registry: the one place type codes live ------------------------------------------------
 
 _T = TypeVar("_T", bound=Record)
@@ -301,10 +427,27 @@ def _registry(codes: range, *classes: type[_T]) -> Mapping[int, type[_T]]:
 
 
 LINK_RECORDS: Mapping[int, type[LinkRecord]] = _registry(
-    LINK_TYPES, Ping, Pong, Envelope, Ack, OneTimeKey, Close, Nack
+    LINK_TYPES,
+    Ping,
+    Pong,
+    Envelope,
+    Ack,
+    OneTimeKey,
+    Close,
+    Nack,
+    CardRequest,
+    CardReply,
+    ContactRequestRecord,
+    RequestResult,
 )
 CONTENT_RECORDS: Mapping[int, type[ContentRecord]] = _registry(
-    CONTENT_TYPES, TextMessage, SessionStart
+    CONTENT_TYPES,
+    TextMessage,
+    SessionStart,
+    VerifyStart,
+    VerifyReply,
+    VerifyConfirm,
+    VerifyAbort,
 )
 
 

@@ -2,17 +2,20 @@
 
 Canonical form (docs/protocol/uri.md has the grammar)::
 
-    LIBRA:V1/AMBER-FALCON-RIVER/FP:<52 base32>/C:<counter>[/AUTH:<52 base32>][/EXP:<unix>][/ONCE]
+    LIBRA:V1/AMBER-FALCON-RAVEN/FP:<52 base32>/C:<counter>[/AUTH:<52 base32>][/EXP:<unix>]
+        [/ONION:<56 base32>][/ONCE]
 
 Why this shape:
 
 * Every character is in the QR *alphanumeric* set (``0-9 A-Z $%*+-./:`` and space), so a whole
   invite is one alphanumeric segment: 5.5 bits per character instead of 8. A full private
-  invite (165 characters) fits a version-7 QR (45x45 modules) instead of version 9 (53x53):
-  bigger modules, easier scans from a screen. That rules out ``?``, ``&``, ``=`` and lower
-  case, hence ``/`` between fields, ``:`` inside them, and upper-case base32 for binary values.
+  invite (228 characters with its ONION address) fits a version-9 QR (53x53 modules) instead
+  of version 11 (61x61): bigger modules, easier scans from a screen. That rules out ``?``,
+  ``&``, ``=`` and lower case, hence ``/`` between fields, ``:`` inside them, and upper-case
+  base32 for binary values.
 * The URI is case-insensitive (after an ASCII check, so a dotless i or a long s cannot
-  upper-case into a valid letter); people may type or paste it in lower case.
+  upper-case into a valid letter); people may type or paste it in lower case. The alias must
+  be its three word-list words written in full: no prefixes, no other separators.
 * Strict: each field is validated, duplicates and empty fields are refused, binary values must
   be canonical base32, so one invite has exactly one meaning. Errors never echo values (AUTH
   is a secret).
@@ -29,11 +32,13 @@ import binascii
 import re
 from dataclasses import dataclass, field
 
+from ..crypto.alias import AliasSyntaxError, parse_alias
+from ..crypto.onion import OnionKeyError, normalize_onion_address
 from ..errors import ProtocolError, VersionMismatch
 
 SCHEME = "LIBRA"
 VERSION = 1
-MAX_URI_LEN = 512  # a full v1 invite is <= 188 characters; the rest is room for X- fields
+MAX_URI_LEN = 512  # a full v1 invite is <= 251 characters; the rest is room for X- fields
 FINGERPRINT_LEN = 32
 CREDENTIAL_LEN = 32  # X25519 private key for Tor v3 client authorization
 B32_LEN = 52  # base32 of 32 bytes, no padding
@@ -41,7 +46,8 @@ MAX_COUNTER = 2**32 - 1
 MAX_EXPIRES = 2**40 - 1  # far future; rejects nonsense without caring about the clock
 MAX_FIELDS = 16
 
-_WORD_RE = re.compile(r"[a-z]{3,9}")
+# 3 to 9 characters like every list word; letters with at most one inner hyphen (t-shirt, yo-yo)
+_WORD_RE = re.compile(r"(?=[a-z-]{3,9}\Z)[a-z]+(-[a-z]+)?")
 _VERSION_RE = re.compile(r"V([1-9][0-9]{0,3})")
 _NAME_RE = re.compile(r"[A-Z][A-Z0-9-]{0,15}")
 _EXT_VALUE_RE = re.compile(r"[0-9A-Z$*+.:-]{0,256}")
@@ -49,7 +55,8 @@ _DECIMAL_RE = re.compile(r"0|[1-9][0-9]{0,12}")
 _B32_RE = re.compile(r"[A-Z2-7]{52}")
 _EXTENSION_PREFIX = "X-"
 _FLAGS = frozenset({"ONCE"})
-_VALUED = frozenset({"FP", "C", "AUTH", "EXP"})
+_VALUED = frozenset({"FP", "C", "AUTH", "EXP", "ONION"})
+_ONION_RE = re.compile(r"[A-Z2-7]{56}")
 
 
 class InviteError(ProtocolError):
@@ -75,6 +82,7 @@ class Invite:
     credential: bytes | None = field(default=None, repr=False)
     expires: int | None = None
     one_time: bool = False
+    onion: str | None = None  # a private / one-time beacon's own address (random key)
 
     def __post_init__(self) -> None:
         if not isinstance(self.words, tuple) or len(self.words) != 3:
@@ -89,10 +97,20 @@ class Invite:
             _check_int(self.expires, MAX_EXPIRES, "expiry time")
         if not isinstance(self.one_time, bool):
             raise InviteError("one_time must be a bool")
+        if self.onion is not None:
+            try:
+                if not isinstance(self.onion, str):
+                    raise OnionKeyError("not text")
+                canonical = normalize_onion_address(self.onion)
+            except OnionKeyError:
+                raise InviteError(
+                    "the beacon address (ONION) is not a valid onion address"
+                ) from None
+            object.__setattr__(self, "onion", canonical)
 
     @property
     def alias(self) -> str:
-        """The three words as people say them: ``amber-falcon-river``."""
+        """The three words as people say them: ``amber-falcon-raven``."""
         return "-".join(self.words)
 
     @property
@@ -116,6 +134,8 @@ class Invite:
             parts.append(f"AUTH:{_b32(self.credential)}")
         if self.expires is not None:
             parts.append(f"EXP:{self.expires}")
+        if self.onion is not None:
+            parts.append(f"ONION:{self.onion.upper()}")
         if self.one_time:
             parts.append("ONCE")
         uri = "/".join(parts)
@@ -154,7 +174,9 @@ def parse_invite(text: str) -> Invite:
         raise InviteError("invite has no identity fingerprint (FP)")
     if "C" not in fields:
         raise InviteError("invite has no alias counter (C)")
-    auth, exp = fields.get("AUTH"), fields.get("EXP")
+    auth, exp, onion = fields.get("AUTH"), fields.get("EXP"), fields.get("ONION")
+    if onion is not None and _ONION_RE.fullmatch(onion) is None:
+        raise InviteError("the beacon address (ONION) must be 56 base32 characters")
     return Invite(
         words=words,
         fingerprint=_unb32(fields["FP"], "identity fingerprint (FP)"),
@@ -162,6 +184,7 @@ def parse_invite(text: str) -> Invite:
         credential=None if auth is None else _unb32(auth, "beacon credential (AUTH)"),
         expires=None if exp is None else _parse_decimal(exp, MAX_EXPIRES, "expiry time (EXP)"),
         one_time="ONCE" in fields,
+        onion=None if onion is None else onion.lower(),
     )
 
 
@@ -181,12 +204,16 @@ def _check_version(segment: str) -> None:
 
 
 def _parse_words(segment: str) -> tuple[str, str, str]:
-    words = segment.lower().split("-")
-    if len(words) != 3:
-        raise InviteError("the alias in an invite must be three words joined by '-'")
-    for word in words:
-        _check_word(word)
-    return (words[0], words[1], words[2])
+    """Three words of the alias word list (hyphenated list words like yo-yo are rejoined)."""
+    try:
+        words = parse_alias(segment.lower())
+    except AliasSyntaxError as exc:
+        raise InviteError(f"the alias in this invite is not valid: {exc}") from None
+    if "-".join(words) != segment.lower():  # parse_alias forgives prefixes and separators
+        raise InviteError(
+            f"the alias in this invite must be its words in full joined by '-': {'-'.join(words)}"
+        )
+    return words
 
 
 def _parse_fields(segments: list[str]) -> dict[str, str]:
@@ -250,9 +277,9 @@ def _b32(data: bytes) -> str:
 
 
 def _check_word(word: object) -> None:
-    """Syntax only (3-9 lower-case letters); the alias module checks the word list."""
+    """Syntax only (lower-case letters, maybe one inner hyphen); parsing checks the list."""
     if not isinstance(word, str) or _WORD_RE.fullmatch(word) is None:
-        raise InviteError("each alias word must be 3 to 9 letters a-z")
+        raise InviteError("each alias word must be 3 to 9 letters a-z (at most one inner '-')")
 
 
 def _check_bytes(value: object, n: int, what: str) -> None:

@@ -2,7 +2,8 @@
 
 Until aliases exist, cards travel as files (``libra-cli whoami`` writes one, ``add-contact``
 reads it). A card is verified before anything is stored; a known identity whose keys change is
-refused loudly instead of being silently replaced.
+refused loudly instead of being silently replaced: the contact is demoted, the new card is held
+until the user accepts it (services/trust.py) and KeyChanged is raised.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from ..storage import contacts as contacts_repo
 from ..storage import conversations as conversations_repo
 from ..storage._conn import Connection
 from ..storage.contacts import Contact, Trust
+from . import trust as trust_service
+from .events import EventBus
 from .profile import Profile
 
 
@@ -25,24 +28,29 @@ class ContactError(LibraError):
 class KeyChanged(ContactError):
     """A known contact presented different keys: possible impersonation, never accepted silently."""
 
+    def __init__(self, message: str, contact_id: int | None = None) -> None:
+        super().__init__(message)
+        self.contact_id = contact_id
 
-async def add_from_card(profile: Profile, card_bytes: bytes, *, trust: Trust = "known") -> Contact:
-    """Verify a card and store its owner as a contact (idempotent for the same card)."""
+
+async def add_from_card(
+    profile: Profile, card_bytes: bytes, *, trust: Trust = "known", bus: EventBus | None = None
+) -> Contact:
+    """Verify a card and store its owner as a contact (idempotent for the same card).
+
+    Other keys for a known identity: the contact is demoted and the card held (trust.py),
+    ContactKeyChanged goes to ``bus`` (first time only) and KeyChanged is raised.
+    """
     card = ContactCard.decode(card_bytes)
     if card.identity_key == profile.keys.identity_public:
         raise ContactError("that is your own contact card")
 
-    def store(conn: Connection) -> Contact:
+    def store(conn: Connection) -> Contact | trust_service.KeyChange:
         existing = contacts_repo.by_identity(conn, card.identity_key)
         if existing is not None:
             old = ContactCard.decode(existing.card) if existing.card else None
-            if old is not None and (
-                old.static_key != card.static_key or old.ratchet_key != card.ratchet_key
-            ):
-                raise KeyChanged(
-                    f"{existing.display_name} presented different keys than before; "
-                    "compare safety numbers before trusting this card"
-                )
+            if old is not None and trust_service.keys_differ(old, card):
+                return trust_service.record_key_change(conn, existing, card)
             if old is None or card.created >= old.created:
                 contacts_repo.set_card(conn, existing.id, card.encode())
                 contacts_repo.set_display_name(conn, existing.id, card.display_name)
@@ -53,7 +61,16 @@ async def add_from_card(profile: Profile, card_bytes: bytes, *, trust: Trust = "
         conversations_repo.for_contact(conn, contact.id)
         return contact
 
-    return await profile.db.transaction(store)
+    result = await profile.db.transaction(store)
+    if isinstance(result, trust_service.KeyChange):
+        if bus is not None and result.fresh:
+            bus.publish(result.event())
+        raise KeyChanged(
+            f"{result.display_name} presented different keys than before; the new keys are "
+            "not used until you accept them, and the contact must be verified again",
+            result.contact_id,
+        )
+    return result
 
 
 async def list_contacts(profile: Profile) -> list[Contact]:

@@ -48,6 +48,52 @@ class LinkStateChanged(Event):
     path: str
 
 
+@dataclass(frozen=True)
+class VerificationRequested(Event):
+    """A contact asks us a shared-secret question; answer with TrustService.answer_verification
+    (or decline with cancel_verification)."""
+
+    contact_id: int
+    run_id: bytes
+    question: str
+
+
+@dataclass(frozen=True)
+class VerificationFinished(Event):
+    """A question check ended. ``outcome``: "equal", "not_equal" or "aborted" (``reason`` then
+    says why: cancelled, declined, timeout, protocol, busy); ``trust`` is the level after it."""
+
+    contact_id: int
+    run_id: bytes
+    asker: bool
+    outcome: str
+    reason: str | None
+    trust: str
+
+
+@dataclass(frozen=True)
+class TrustChanged(Event):
+    """A contact's trust level changed (verification, key change or the user's choice)."""
+
+    contact_id: int
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class ContactKeyChanged(Event):
+    """LOUD: a contact presented keys other than the stored ones. The new card is held, not
+    used, until the user calls TrustService.accept_key_change; the contact was demoted."""
+
+    contact_id: int
+    display_name: str
+    identity_changed: bool
+    old_fingerprint: bytes
+    new_fingerprint: bytes
+    previous_trust: str
+    trust: str
+
+
 Listener = Callable[[Event], None]
 
 

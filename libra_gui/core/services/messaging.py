@@ -24,7 +24,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,6 +35,7 @@ from ..protocol.card import ContactCard
 from ..protocol.records import (
     MAX_ACK_IDS,
     Ack,
+    ContentRecord,
     Envelope,
     LinkRecord,
     Nack,
@@ -69,6 +70,14 @@ class UnknownContact(LibraError):
     """No contact with that id exists (or it has no usable card)."""
 
 
+class NotConnected(LibraError):
+    """No link or no ratchet session with the contact right now (for unqueued records)."""
+
+
+ContentHandler = Callable[[int, ContentRecord], Awaitable[None]]
+"""Called with (contact_id, record) for registered content types, after they are stored."""
+
+
 @dataclass
 class _Peer:
     """Everything held in memory for one contact; rebuilt from the store after a restart."""
@@ -96,6 +105,7 @@ class _InboundResult:
     shown: list[messages_repo.Message] = field(default_factory=list)
     session_started: bool = False
     need_offer: bool = False
+    handled: list[ContentRecord] = field(default_factory=list)
 
 
 def _chunks(items: Sequence[bytes], size: int) -> Iterable[tuple[bytes, ...]]:
@@ -124,6 +134,7 @@ class MessagingService:
         self._peers: dict[int, _Peer] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._handlers: dict[type[ContentRecord], ContentHandler] = {}
 
     # -- public API --------------------------------------------------------------------------
 
@@ -188,6 +199,7 @@ class MessagingService:
         acked = [m for r in records if isinstance(r, Ack) for m in r.msg_ids]
         nacked = [m for r in records if isinstance(r, Nack) for m in r.msg_ids]
         offers = [r.key for r in records if isinstance(r, OneTimeKey)]
+        handled: list[ContentRecord] = []
         async with peer.lock:
             for key in offers:
                 await self._on_one_time_key(peer, key)
@@ -196,8 +208,56 @@ class MessagingService:
             if nacked:
                 await self._on_nacks(peer, nacked)
             if envelopes:
-                await self._on_envelopes(peer, envelopes)
+                handled = await self._on_envelopes(peer, envelopes)
         await self._pump(peer)
+        for record in handled:  # outside the lock: handlers may send_control
+            try:
+                await self._handlers[type(record)](contact_id, record)
+            except LibraError:
+                log.exception(
+                    "handler for %s from contact %d failed", type(record).__name__, contact_id
+                )
+
+    def add_content_handler(
+        self, types: Iterable[type[ContentRecord]], handler: ContentHandler
+    ) -> None:
+        """Deliver received content records of ``types`` to ``handler`` (other services'
+        end-to-end records, e.g. verification). They are acked, never shown or ordered."""
+        for cls in types:
+            self._handlers[cls] = handler
+
+    async def send_control(self, contact_id: int, record: ContentRecord) -> None:
+        """Encrypt one content record now and send it on the current link, unqueued.
+
+        For short interactive exchanges that time out on their own: nothing is stored in the
+        outbox or resent. NotConnected if there is no link or no ratchet session yet.
+        """
+        payload = encode_content(record)
+        peer = await self._peer(contact_id)
+        async with peer.lock:
+            if peer.link is None or peer.session is None:
+                raise NotConnected(f"contact {contact_id} is not connected")
+            message = peer.session.encrypt(payload)
+            try:
+                await self._db.transaction(lambda conn: self._save_session(conn, peer))
+            except LibraError:
+                await self._reload(peer)
+                raise
+            peer.link.send(
+                [
+                    Envelope(
+                        msg_id=secrets.token_bytes(16),
+                        kind=message.kind,
+                        ciphertext=message.ciphertext,
+                    )
+                ]
+            )
+
+    async def reset_peer(self, contact_id: int) -> None:
+        """Forget what is cached for a contact (its card changed): reloaded on next use."""
+        peer = self._peers.pop(contact_id, None)
+        if peer is not None and peer.timer is not None:
+            peer.timer.cancel()
 
     async def close(self) -> None:
         """Stop timers and background sends (the store is closed by its owner)."""
@@ -406,13 +466,14 @@ class MessagingService:
 
     # -- receiving ---------------------------------------------------------------------------
 
-    async def _on_envelopes(self, peer: _Peer, envelopes: list[Envelope]) -> None:
+    async def _on_envelopes(self, peer: _Peer, envelopes: list[Envelope]) -> list[ContentRecord]:
+        """Store what arrived; returns the records for registered handlers."""
         try:
             result = await self._db.transaction(self._apply_inbound, peer, envelopes)
         except LibraError:
             log.exception("could not store messages from contact %d", peer.contact_id)
             await self._reload(peer)
-            return
+            return []
         link = peer.link
         if link is not None:
             out: list[LinkRecord] = [Ack(msg_ids=c) for c in _chunks(result.acks, MAX_ACK_IDS)]
@@ -429,6 +490,7 @@ class MessagingService:
                     peer.contact_id, message.msg_id, message.seq, message.sent_at, message.body
                 )
             )
+        return result.handled
 
     def _apply_inbound(
         self, conn: Connection, peer: _Peer, envelopes: list[Envelope]
@@ -453,6 +515,10 @@ class MessagingService:
             if created:
                 account_changed = result.session_started = True
             if isinstance(content, SessionStart):
+                continue
+            if type(content) in self._handlers:
+                result.acks.append(env.msg_id)
+                result.handled.append(content)
                 continue
             if not isinstance(content, TextMessage) or content.msg_id != env.msg_id:
                 log.warning("contact %d sent a mislabelled envelope", peer.contact_id)

@@ -25,11 +25,18 @@ from ..net.tor.settings import TorSettings
 from ..net.tor.socks import open_stream
 from ..protocol.card import ContactCard
 from ..protocol.records import LinkRecord
+from ..protocol.requests import Action
+from ..protocol.uri import Invite
 from ..storage.contacts import Contact
+from . import contact_requests
 from . import contacts as contacts_service
+from . import lookup as lookup_service
+from .aliases import AliasService
+from .beacon import BeaconService
 from .events import EventBus, LinkStateChanged
 from .messaging import MessagingService
 from .profile import Profile
+from .trust import TrustService
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +87,9 @@ class Node:
         self.bus = bus
         self.messaging = MessagingService(profile, bus)
         self.tor = TorManager(tor_settings, on_event=self._on_tor_event)
+        self.aliases = AliasService(profile)
+        self.trust = TrustService(profile, bus, self.messaging)
+        self.beacon = BeaconService(profile, self.aliases, self.tor, bus)
         self._peer_config = peer_config
         self._identities: dict[bytes, int] = {}  # identity key -> contact id (accepted peers)
         self._inboxes: dict[int, str] = {}  # contact id -> its inbox onion address
@@ -113,21 +123,67 @@ class Node:
         )
         for item in known:
             await self._follow(item)
+        await self.beacon.refresh()
 
     async def stop(self) -> None:
         """Close links, messaging and tor (the caller closes the profile's store)."""
+        await self.beacon.stop()
         if self.peers is not None:
             await self.peers.close()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
+        await self.trust.close()
         await self.messaging.close()
         await self.tor.stop()
 
-    async def add_contact(self, card_bytes: bytes) -> Contact:
+    async def lookup(
+        self, target: str | Invite, *, timeout: float = lookup_service.LOOKUP_TIMEOUT
+    ) -> lookup_service.Found:
+        """Find a beacon by words or invite and verify it (the caller closes the result)."""
+        return await lookup_service.find(self.tor, target, timeout=timeout)
+
+    async def request_contact(self, target: str | Invite, message: str) -> Contact:
+        """Look up, send a contact request, and keep the owner as a contact.
+
+        The owner is stored at once (trust "known" for words, "verified" when an invite
+        pinned the fingerprint) so that when they accept, their link to our inbox is
+        authorized and accepted; their inbox address arrives in that link's handshake.
+        """
+        found = await self.lookup(target)
+        try:
+            contact = await self.add_contact(
+                found.card.encode(), trust="verified" if found.pinned else "known"
+            )
+            await lookup_service.send_request(self.profile, found, message)
+        finally:
+            await found.close()
+        return contact
+
+    async def accept_request(self, request_id: int) -> Contact:
+        """Accept a pending request: the requester becomes a contact we authorize and dial."""
+        decided = await contact_requests.decide(self.profile, request_id, Action.ACCEPT)
+        contact = await self.add_contact(decided.card)
+        self.beacon.forget(decided.identity_key)
+        return contact
+
+    async def decide_request(self, request_id: int, action: Action | str) -> None:
+        """Decline, block or unblock (the beacon's gate learns it at once)."""
+        decided = await contact_requests.decide(self.profile, request_id, action)
+        self.beacon.on_decided(decided.identity_key, Action(action))
+
+    async def refresh_beacon(self) -> None:
+        await self.beacon.refresh()
+
+    async def add_contact(self, card_bytes: bytes, *, trust: str = "known") -> Contact:
         """Add a contact from its card while running: authorize it and start dialling."""
-        contact = await contacts_service.add_from_card(self.profile, card_bytes)
+        contact = await contacts_service.add_from_card(
+            self.profile,
+            card_bytes,
+            trust=trust,  # type: ignore[arg-type]
+            bus=self.bus,
+        )
         known = await self._reachable()
         if self.address is not None:
             await self.tor.set_onion_clients(self.address, self._authorized_clients(known))
@@ -150,7 +206,7 @@ class Node:
             card = ContactCard.decode(card_bytes)
             if card.identity_key != identity:  # a card must be its sender's own
                 raise LibraError("the card belongs to another identity")
-            contact = await contacts_service.add_from_card(self.profile, card_bytes)
+            contact = await contacts_service.add_from_card(self.profile, card_bytes, bus=self.bus)
         except LibraError as exc:
             log.warning("contact %d sent a card we do not accept: %s", contact_id, exc)
             return

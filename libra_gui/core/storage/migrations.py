@@ -131,7 +131,43 @@ SCHEMA_V1: tuple[str, ...] = (
     """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _statements(*SCHEMA_V1)),)
+# v2: contact requests received over a beacon, and the block list (protocol/requests.py).
+# A requester has at most one pending request (partial unique index); decided_at is set
+# exactly when the state leaves 'pending'. Blocks are by identity key, so they also cover
+# keys that never sent a request (and survive deleting the request rows).
+SCHEMA_V2: tuple[str, ...] = (
+    """
+    CREATE TABLE contact_requests (
+        id           INTEGER PRIMARY KEY,
+        identity_key BLOB    NOT NULL CHECK (length(identity_key) = 32),
+        card         BLOB    NOT NULL CHECK (length(card) BETWEEN 1 AND 1024),
+        message      TEXT    NOT NULL CHECK (length(message) <= 500),
+        received_at  INTEGER NOT NULL,
+        state        TEXT    NOT NULL DEFAULT 'pending' CHECK (
+                         state IN ('pending', 'accepted', 'declined', 'blocked', 'unblocked')),
+        decided_at   INTEGER,
+        CHECK ((state = 'pending') = (decided_at IS NULL))
+    ) STRICT
+    """,
+    """
+    CREATE UNIQUE INDEX contact_requests_one_pending ON contact_requests (identity_key)
+        WHERE state = 'pending'
+    """,
+    "CREATE INDEX contact_requests_by_received ON contact_requests (received_at)",
+    "CREATE INDEX contact_requests_by_identity ON contact_requests (identity_key, state)",
+    """
+    CREATE TABLE blocked (
+        identity_key BLOB    PRIMARY KEY CHECK (length(identity_key) = 32),
+        blocked_at   INTEGER NOT NULL,
+        reason       TEXT    NOT NULL DEFAULT ''
+    ) STRICT, WITHOUT ROWID
+    """,
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _statements(*SCHEMA_V1)),
+    Migration(2, "contact requests and block list", _statements(*SCHEMA_V2)),
+)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
