@@ -90,6 +90,20 @@ async def node_command(node: Node, req: dict[str, Any]) -> dict[str, Any] | None
     if cmd == "request":
         contact = await node.request_contact(_target(req), str(req.get("message", "")))
         return {"ok": True, "contact": contact_json(contact), "status": "sent"}
+    if cmd == "smp":
+        contact = await contacts.find(node.profile, str(req.get("contact", "")))
+        question, answer = req.get("question"), str(req.get("answer", ""))
+        if question:
+            run_id = await node.trust.start_verification(contact.id, str(question), answer)
+            return {"ok": True, "contact": contact.id, "run": run_id.hex(), "asked": question}
+        asked = node.trust.pending_question(contact.id)
+        if asked is None:
+            return {"ok": False, "error": "this contact has not asked you a question"}
+        await node.trust.answer_verification(contact.id, answer)
+        return {"ok": True, "contact": contact.id, "answered": asked}
+    if cmd == "verify":
+        contact = await contacts.find(node.profile, str(req.get("contact", "")))
+        return {"ok": True, "contact": contact_json(await node.trust.mark_verified(contact.id))}
     if cmd == "requests":
         action = req.get("action", "list")
         if action == "accept":
@@ -193,6 +207,17 @@ async def cmd_safety_number(args: argparse.Namespace, *, read_passphrase: Any) -
     return {"ok": True, "contact": contact_json(contact), "safety_number": number}
 
 
+async def cmd_smp(args: argparse.Namespace, *, read_passphrase: Any) -> dict[str, Any]:
+    """Ask (--question and --answer) or answer (--answer) a shared-secret question."""
+    req = {"cmd": "smp", "contact": args.contact, "question": args.question, "answer": args.answer}
+    return await control.call(args.data_dir, req)
+
+
+async def cmd_verify(args: argparse.Namespace, *, read_passphrase: Any) -> dict[str, Any]:
+    """Mark a contact verified after comparing safety numbers in person."""
+    return await control.call(args.data_dir, {"cmd": "verify", "contact": args.contact})
+
+
 def _cli_target(args: argparse.Namespace) -> str:
     if getattr(args, "qr", None) is not None:
         return find_invite(Path(args.qr)).to_uri()
@@ -238,3 +263,15 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser, read_passphrase: Any)
     p = sub.add_parser("safety-number", parents=[common], help="compare with your contact")
     p.add_argument("contact")
     p.set_defaults(func=bind(cmd_safety_number))
+
+    p = sub.add_parser(
+        "smp", parents=[common], help="verify a contact with a question only they can answer"
+    )
+    p.add_argument("contact")
+    p.add_argument("--question", help="ask this (with --answer: the answer you expect)")
+    p.add_argument("--answer", required=True, help="the answer (yours, or to their question)")
+    p.set_defaults(func=bind(cmd_smp))
+
+    p = sub.add_parser("verify", parents=[common], help="mark a contact verified (safety number)")
+    p.add_argument("contact")
+    p.set_defaults(func=bind(cmd_verify))

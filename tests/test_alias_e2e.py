@@ -79,6 +79,14 @@ async def test_add_by_three_words_then_chat_without_the_beacon(people):
     await wait_history(bob, "alice", ["hello Bob"], 120)
     assert (await call(alice, cmd="requests"))["pending"] == []
 
+    # Added by words alone they are unverified; a shared-secret question fixes that.
+    await call(alice, cmd="smp", contact="bob", question="Our first pet?", answer="Rex")
+    await bob.wait_event(lambda e: e["event"] == "verification_requested", 60)
+    await call(bob, cmd="smp", contact="alice", answer="  rex ")
+    for node in (alice, bob):
+        done = await node.wait_event(lambda e: e["event"] == "verification_finished", 60)
+        assert done["outcome"] == "equal" and done["trust"] == "verified"
+
 
 async def test_private_one_time_invite_by_qr_works_once(people, tmp_path: Path):
     alice, bob, carol = people["alice"], people["bob"], people["carol"]
