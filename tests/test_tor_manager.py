@@ -628,11 +628,19 @@ async def test_end_to_end_client_auth_on_private_network(tor_network, tmp_path):
         assert await asyncio.wait_for(reader.readexactly(14), 15) == b"hello over tor"
         writer.close()
 
-        # A wrong key: the service rejects it (0xF5) once bob forgets the good descriptor.
-        await bob.add_client_auth(address, ClientAuthKey.generate().private_b64)
+        # NEWNYM makes tor forget non-permanent client-auth keys; the manager re-adds them.
         await bob.new_identity()
+        reader, writer = await connect_with_retry(bob, address, 9878, "alice-newnym")
+        writer.write(b"still allowed")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.readexactly(13), 15) == b"still allowed"
+        writer.close()
+
+        # A key the service does not know (tor may keep an already-decrypted descriptor
+        # after NEWNYM, so the wrong key is tried on the service bob never reached).
+        await bob.add_client_auth(closed, ClientAuthKey.generate().private_b64)
         with pytest.raises(SocksError) as wrong:
-            await connect_with_retry(bob, address, 9878, "alice-2")
+            await connect_with_retry(bob, closed, 9878, "closed-2")
         assert wrong.value.code in (0xF4, 0xF5) and not wrong.value.retryable
     finally:
         server.close()

@@ -164,11 +164,19 @@ class BeaconService:
                     answered.set()  # anything else ends the conversation
 
         link.deliver_to(on_records)
+        # Until answered, or the visitor hung up (a plain lookup ends with Close, which is
+        # not a data record): a closed link must not hold one of the few slots.
+        waits = [asyncio.ensure_future(answered.wait()), asyncio.ensure_future(link.closed.wait())]
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(answered.wait(), BEACON_LINK.handshake_timeout * 2)
+            await asyncio.wait(
+                waits,
+                timeout=BEACON_LINK.handshake_timeout * 2,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
             await link.close("done")
         finally:
+            for waiter in waits:
+                waiter.cancel()
             self._links.discard(link)
 
     async def _handle_request(self, record: ContactRequestRecord) -> LinkRecord:

@@ -301,8 +301,14 @@ class TorManager:
 
     async def new_identity(self) -> None:
         """``SIGNAL NEWNYM``: new circuits for new streams and a cleared onion descriptor
-        cache, so a contact whose tor restarted is reachable at once, not after ~40 s."""
+        cache, so a contact whose tor restarted is reachable at once, not after ~40 s.
+
+        NEWNYM also forgets every non-permanent client-auth key (seen on tor 0.4.9), so the
+        keys for contacts' inboxes are given back to tor right after it.
+        """
         await self._run_once("SIGNAL NEWNYM")
+        for onion, key in list(self._client_auth.items()):
+            await self._run_once(f"ONION_CLIENT_AUTH_ADD {onion} x25519:{key}")
 
     # --- onion services ---------------------------------------------------------------------
 
