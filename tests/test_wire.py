@@ -388,7 +388,7 @@ def test_many_envelopes_pack_tightly_into_buckets():
     frames = batcher.flush()
     assert _decode_all(frames) == records
     assert all(len(f) in BUCKETS for f in frames)
-    assert len(frames) < 30
+    assert len(frames) < 60  # coalesced: about 5 envelopes per frame or more
     assert sum(map(len, frames)) < 1.15 * payload  # padding overhead stays small
 
 
@@ -433,7 +433,7 @@ def test_compression_is_used_when_it_saves_a_bucket():
 def test_compression_is_skipped_when_it_does_not_help():
     slightly_compressible = _envelopes(3, 900) + [Ping(i) for i in range(40)]
     body = b"".join(rec(packed(r.to_wire())) for r in slightly_compressible)
-    assert len(zstd_frame(body)) < len(body)  # smaller, but still the 4096 bucket
+    assert len(zstd_frame(body)) < len(body)  # smaller, but still the same bucket
     for records in (_envelopes(20), slightly_compressible, [Close("a" * 200)]):  # last: < 512 B
         f = encode_frame(records)
         assert f[0] == 0
@@ -602,4 +602,4 @@ def test_compressed_frames_from_other_encoders_are_accepted():
     body = rec(packed({"t": 1, "n": 1})) * 100
     with_checksum = zstandard.ZstdCompressor(write_checksum=True).compress(body)
     for data in (with_checksum, _streamed(body, window_log=21), _streamed(body, window_log=10)):
-        assert decode_frame(frame(data, flags=FLAG_ZSTD, size=4096)) == [Ping(1)] * 100
+        assert decode_frame(frame(data, flags=FLAG_ZSTD, size=3966)) == [Ping(1)] * 100

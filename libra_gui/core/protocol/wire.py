@@ -36,8 +36,20 @@ MAX_FRAME = MAX_MESSAGE - NOISE_TAG_LEN
 FRAME_HEADER_LEN = 5
 MAX_FRAME_BODY = MAX_FRAME - FRAME_HEADER_LEN
 """65514: largest body, before compression and after decompression alike."""
-BUCKETS: tuple[int, ...] = (256, 1024, 4096, 16384, MAX_FRAME)
-"""The only frame sizes on the wire: every frame is zero-padded up to one of these."""
+TOR_CELL_PAYLOAD = 498
+"""Bytes of stream data one Tor RELAY_DATA cell carries."""
+BUCKETS: tuple[int, ...] = (
+    256,
+    *(n * TOR_CELL_PAYLOAD - MESSAGE_PREFIX_LEN - NOISE_TAG_LEN for n in (1, 2, 4, 8)),
+    16384,
+    MAX_FRAME,
+)
+"""The only frame sizes on the wire: every frame is zero-padded up to one of these.
+
+256, then 480 / 978 / 1974 / 3966: a Noise message of that frame (u16 prefix + frame + tag)
+fills exactly 1 / 2 / 4 / 8 Tor cells, so padding never costs an extra cell (a 200-character
+message travels in one cell, its ack in one). Tor pads every cell to the same size anyway, so
+these finer steps reveal nothing a Tor observer could not already count."""
 RECORD_PREFIX_LEN = 4
 MAX_RECORDS_PER_FRAME = 1024
 """Bounds the work one tiny, highly compressed frame can cause."""
