@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,14 +39,13 @@ from typing import Any
 
 from bench.bench_tor import (
     ECHO_MAGIC,
-    TOR,
-    TOR_GENCERT,
     BenchError,
     Peer,
     RawServer,
     TorNetwork,
     connect,
     row,
+    run_on_private_network,
     step,
 )
 from libra_gui.core.crypto import alias as alias_crypto
@@ -235,28 +232,7 @@ async def _measure(network: TorNetwork, base: Path, quick: bool) -> list[dict]:
 
 def run(quick: bool = False) -> list[dict]:
     """Start a private Tor network, measure, stop every tor. ~70 s (quick: ~30 s)."""
-    for binary in (TOR, TOR_GENCERT):
-        if not shutil.which(binary):
-            raise BenchError(f"bench alias_flow needs {binary} (Debian: apt install tor)")
-    base = Path(tempfile.mkdtemp(prefix="libra-bench-alias-"))
-    network = TorNetwork(base / "net")
-    ok = False
-    started = time.perf_counter()
-    try:
-        network.start()
-        log(f"private network up in {network.startup_seconds:.1f} s")
-        rows = asyncio.run(_measure(network, base, quick))
-        ok = True
-        return rows
-    except BenchError as exc:
-        raise BenchError(f"{exc} (tor logs kept in {base})") from exc
-    finally:
-        network.stop()
-        if ok:
-            shutil.rmtree(base, ignore_errors=True)
-        else:
-            log(f"failed; logs kept in {base}")
-        log(f"total {time.perf_counter() - started:.0f} s")
+    return run_on_private_network("alias_flow", _measure, quick)
 
 
 if __name__ == "__main__":

@@ -781,19 +781,22 @@ async def _measure(network: TorNetwork, base: Path, quick: bool) -> list[dict]:
     ]
 
 
-def run(quick: bool = False) -> list[dict]:
-    """Start a private Tor network, measure, stop every tor. ~1.5-2 min (quick: ~40 s)."""
+Measure = Callable[[TorNetwork, Path, bool], Awaitable[list[dict]]]
+
+
+def run_on_private_network(name: str, measure: Measure, quick: bool) -> list[dict]:
+    """Start a private Tor network, run ``measure``, stop every tor; keep logs on failure."""
     for binary in (TOR, TOR_GENCERT):
         if not shutil.which(binary):
-            raise BenchError(f"bench tor needs {binary} (Debian: apt install tor)")
-    base = Path(tempfile.mkdtemp(prefix="libra-bench-tor-"))
+            raise BenchError(f"bench {name} needs {binary} (Debian: apt install tor)")
+    base = Path(tempfile.mkdtemp(prefix=f"libra-bench-{name}-"))
     network = TorNetwork(base / "net")
     ok = False
     started = time.perf_counter()
     try:
         network.start()
         log(f"private network up in {network.startup_seconds:.1f} s")
-        rows = asyncio.run(_measure(network, base, quick))
+        rows = asyncio.run(measure(network, base, quick))
         ok = True
         return rows
     except BenchError as exc:
@@ -805,6 +808,11 @@ def run(quick: bool = False) -> list[dict]:
         else:
             log(f"failed; logs kept in {base}")
         log(f"total {time.perf_counter() - started:.0f} s")
+
+
+def run(quick: bool = False) -> list[dict]:
+    """Start a private Tor network, measure, stop every tor. ~1.5-2 min (quick: ~40 s)."""
+    return run_on_private_network("tor", _measure, quick)
 
 
 if __name__ == "__main__":
