@@ -158,10 +158,17 @@ class AliasService:
         return self._cache
 
     async def _derive(self, config: BeaconConfig) -> AliasState:
-        identity = self._profile.keys.identity_public
-        alias = await asyncio.to_thread(alias_crypto.derive_alias, identity, config.counter)
+        """Words and beacon key for ``config``; the two Argon2id runs only when they change."""
+        old = self._cache
+        if old is not None and old.config.counter == config.counter:
+            alias = old.alias
+        else:
+            identity = self._profile.keys.identity_public
+            alias = await asyncio.to_thread(alias_crypto.derive_alias, identity, config.counter)
         if config.onion_seed is not None:
             key = OnionServiceKey.from_seed(config.onion_seed)
+        elif old is not None and old.alias == alias and old.config.onion_seed is None:
+            key = old.beacon_key
         else:
             key = await asyncio.to_thread(alias_crypto.beacon_service_key, alias)
         return AliasState(alias, config, key)
