@@ -149,24 +149,20 @@ async def cmd_alias(args: argparse.Namespace, *, read_passphrase: Any) -> dict[s
         if args.state not in ("on", "off"):
             raise control.ControlError("say `alias findable on` or `alias findable off`")
         req["action"] = args.state
-    try:
-        return await control.call(args.data_dir, req)
-    except control.NoRunningNode:
-        pass
+    if (reply := await control.call_if_running(args.data_dir, req)) is not None:
+        return reply
     async with profile.unlocked(args.data_dir, read_passphrase(args, confirm=False)) as prof:
         return await alias_request(aliases_service.AliasService(prof), prof.keys.fingerprint, req)
 
 
 async def cmd_qr(args: argparse.Namespace, *, read_passphrase: Any) -> dict[str, Any]:
-    try:
-        state = await control.call(args.data_dir, {"cmd": "alias"})
-        uri = state["invite"]
-    except control.NoRunningNode:
+    info = await control.call_if_running(args.data_dir, {"cmd": "alias"})
+    if info is None:
         async with profile.unlocked(args.data_dir, read_passphrase(args, confirm=False)) as prof:
             info = await alias_request(
                 aliases_service.AliasService(prof), prof.keys.fingerprint, {}
             )
-        uri = info["invite"]
+    uri = info["invite"]
     invite = parse_invite(uri)
     out: Path = args.out
     if out.suffix.lower() == ".svg":
@@ -191,11 +187,10 @@ async def cmd_requests(args: argparse.Namespace, *, read_passphrase: Any) -> dic
         if args.id is None:
             raise control.ControlError(f"`requests {args.action}` needs a request id")
         req["id"] = args.id
-    try:
-        return await control.call(args.data_dir, req)
-    except control.NoRunningNode:
-        if req["action"] not in ("list",):
-            raise
+    if req["action"] != "list":
+        return await control.call(args.data_dir, req)  # deciding needs the running node
+    if (reply := await control.call_if_running(args.data_dir, req)) is not None:
+        return reply
     async with profile.unlocked(args.data_dir, read_passphrase(args, confirm=False)) as prof:
         return await requests_json(prof)
 

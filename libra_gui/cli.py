@@ -95,14 +95,6 @@ async def _cmd_passwd(args: argparse.Namespace) -> dict[str, Any]:
     return {"changed": True}
 
 
-async def _via_node(args: argparse.Namespace, request: dict[str, Any]) -> dict[str, Any] | None:
-    """The running node's reply, or None if no node holds this profile."""
-    try:
-        return await control.call(args.data_dir, request)
-    except control.NoRunningNode:
-        return None
-
-
 async def _cmd_export_card(args: argparse.Namespace) -> dict[str, Any]:
     passphrase = _read_passphrase(args, confirm=False)
     async with profile.unlocked(args.data_dir, passphrase) as prof:
@@ -124,7 +116,9 @@ def _read_card_file(path: Path) -> str:
 async def _cmd_add_card(args: argparse.Namespace) -> dict[str, Any]:
     text = _read_card_file(args.file)
     card = contacts.card_from_text(text)  # verify before asking for anything else
-    if (reply := await _via_node(args, {"cmd": "add-card", "card": text})) is not None:
+    if (
+        reply := await control.call_if_running(args.data_dir, {"cmd": "add-card", "card": text})
+    ) is not None:
         return reply
     passphrase = _read_passphrase(args, confirm=False)
     async with profile.unlocked(args.data_dir, passphrase) as prof:
@@ -142,7 +136,7 @@ async def _cmd_contacts(args: argparse.Namespace) -> dict[str, Any]:
 async def _cmd_send(args: argparse.Namespace) -> dict[str, Any]:
     """Through the running node if there is one, else straight into the outbox."""
     request = {"cmd": "send", "contact": args.contact, "text": args.text}
-    if (reply := await _via_node(args, request)) is not None:
+    if (reply := await control.call_if_running(args.data_dir, request)) is not None:
         return reply
     passphrase = _read_passphrase(args, confirm=False)
     async with profile.unlocked(args.data_dir, passphrase) as prof:
@@ -156,7 +150,7 @@ async def _cmd_send(args: argparse.Namespace) -> dict[str, Any]:
 async def _cmd_history(args: argparse.Namespace) -> dict[str, Any]:
     """Newest messages with a contact (through the node if one runs, else from the store)."""
     request = {"cmd": "history", "contact": args.contact, "limit": args.limit}
-    if (reply := await _via_node(args, request)) is not None:
+    if (reply := await control.call_if_running(args.data_dir, request)) is not None:
         return reply
     passphrase = _read_passphrase(args, confirm=False)
     async with profile.unlocked(args.data_dir, passphrase) as prof:

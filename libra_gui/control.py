@@ -136,3 +136,11 @@ async def call(data_dir: Path, obj: dict[str, Any]) -> dict[str, Any]:
         async for reply in replies:
             return reply
     raise ControlError("the node closed the connection without replying")
+
+
+async def call_if_running(data_dir: Path, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The running node's reply, or None if no node holds this profile (go offline)."""
+    try:
+        return await call(data_dir, obj)
+    except NoRunningNode:
+        return None
