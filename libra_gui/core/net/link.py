@@ -46,6 +46,10 @@ from ..protocol.records import (
     CardRequest,
     Close,
     ContactRequestRecord,
+    DirectAnswer,
+    DirectDecline,
+    DirectHello,
+    DirectOffer,
     Envelope,
     LinkRecord,
     Nack,
@@ -126,6 +130,11 @@ CHANNEL_OF: dict[type[LinkRecord], Channel] = {
     CardReply: Channel.CHAT,
     ContactRequestRecord: Channel.CHAT,
     RequestResult: Channel.CHAT,
+    # direct-path signaling (services/direct.py)
+    DirectHello: Channel.SIGNALING,
+    DirectOffer: Channel.SIGNALING,
+    DirectAnswer: Channel.SIGNALING,
+    DirectDecline: Channel.SIGNALING,
 }
 """The one table mapping record types to channels; a type missing here cannot be sent."""
 

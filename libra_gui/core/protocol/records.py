@@ -410,6 +410,72 @@ class VerifyAbort(ContentRecord):
     reason: int = wire("c", uint(0, 256))
 
 
+# --- direct-path signaling (docs/protocol/direct.md) ---------------------------------------
+# Travels only on an authenticated Tor link; the SDP is checked by protocol.sdp before use.
+
+ATTEMPT_ID_LEN = 16
+MAX_SDP = 8192
+"""Largest SDP blob (ASCII) in an offer or answer; aiortc's are ~1-2 KiB."""
+BIND_KEY_LEN = 32
+
+
+def flag(value: Any, what: str) -> bool:
+    """A msgpack bool (0/1 are rejected: a typo in a peer's encoder is its bug)."""
+    if type(value) is not bool:
+        raise MalformedRecord(f"{what} must be true or false")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class DirectHello(LinkRecord):
+    """Whether the sender would accept a direct connection with this contact right now.
+
+    Sent on every Tor link start and whenever the sender's policy changes; nobody offers
+    (nobody reveals an IP address) before both sides said yes.
+    """
+
+    TYPE: ClassVar[int] = 12
+    allowed: bool = wire("a", flag)
+
+
+@dataclass(frozen=True, slots=True)
+class DirectOffer(LinkRecord):
+    """A WebRTC offer: SDP plus a fresh key both sides use to bind the channel to this link."""
+
+    TYPE: ClassVar[int] = 13
+    attempt: bytes = wire("id", blob(ATTEMPT_ID_LEN, ATTEMPT_ID_LEN))
+    sdp: bytes = wire("s", blob(1, MAX_SDP))
+    bind_key: bytes = wire("k", blob(BIND_KEY_LEN, BIND_KEY_LEN))
+
+
+@dataclass(frozen=True, slots=True)
+class DirectAnswer(LinkRecord):
+    """The WebRTC answer to the offer with the same attempt id."""
+
+    TYPE: ClassVar[int] = 14
+    attempt: bytes = wire("id", blob(ATTEMPT_ID_LEN, ATTEMPT_ID_LEN))
+    sdp: bytes = wire("s", blob(1, MAX_SDP))
+
+
+DECLINE_POLICY = 0
+"""DirectDecline.reason: the answerer does not allow a direct connection (now)."""
+DECLINE_BUSY = 1
+"""DirectDecline.reason: an attempt or a direct link already exists."""
+DECLINE_BAD_OFFER = 2
+"""DirectDecline.reason: the offer's SDP was refused (see protocol.sdp)."""
+DECLINE_FAILED = 3
+"""DirectDecline.reason: the attempt failed or timed out on the sender's side."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectDecline(LinkRecord):
+    """No (more) direct connection for this attempt; the sender says why (a small code)."""
+
+    TYPE: ClassVar[int] = 15
+    attempt: bytes = wire("id", blob(ATTEMPT_ID_LEN, ATTEMPT_ID_LEN))
+    reason: int = wire("r", uint(0, 256))
+
+
 # --- registry: the one place type codes live ------------------------------------------------
 
 _T = TypeVar("_T", bound=Record)
@@ -439,6 +505,10 @@ LINK_RECORDS: Mapping[int, type[LinkRecord]] = _registry(
     CardReply,
     ContactRequestRecord,
     RequestResult,
+    DirectHello,
+    DirectOffer,
+    DirectAnswer,
+    DirectDecline,
 )
 CONTENT_RECORDS: Mapping[int, type[ContentRecord]] = _registry(
     CONTENT_TYPES,
