@@ -71,19 +71,25 @@ class TrustError(LibraError):
 # --- policy ---------------------------------------------------------------------------------
 
 
-def may_connect_directly(contact: Contact) -> bool:
+DIRECT_DEFAULTS = ("verified", "known", "off")
+"""The global default for contacts whose own policy is 'default': the lowest trust level a
+contact needs for a direct path, or 'off' (never). Libra ships with 'verified'."""
+
+
+def may_connect_directly(contact: Contact, default: str = "verified") -> bool:
     """May a direct (IP-revealing) path be used with this contact?
 
-    direct_policy 'allowed' -> yes, 'off' -> no, 'default' -> only verified/trusted contacts.
+    direct_policy 'allowed' -> yes, 'off' -> no, 'default' -> the global ``default``
+    (:data:`DIRECT_DEFAULTS`; out of the box only verified/trusted contacts).
     A blocked contact never.
     """
     if contact.blocked:
         return False
     if contact.direct_policy == "allowed":
         return True
-    if contact.direct_policy == "off":
+    if contact.direct_policy == "off" or default not in ("verified", "known"):
         return False
-    return RANK[contact.trust] >= RANK["verified"]
+    return RANK[contact.trust] >= RANK[default]
 
 
 # --- key changes (storage side; also used by contacts.add_from_card in its transaction) ------
