@@ -254,6 +254,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_alias_parsers(sub, common, _read_passphrase)
 
+    from .direct_commands import add_parsers as add_direct_parsers
+
+    add_direct_parsers(sub, common, _read_passphrase)
+
     p = sub.add_parser("run", parents=[common], help="run the node (tor, inbox, contacts)")
     p.add_argument("--tor-path", type=Path, help="tor binary to use instead of the bundled one")
     p.add_argument(
@@ -269,6 +273,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--torrc-extra",
         type=Path,
         help="file of extra torrc lines (bridges, pluggable transports, test networks)",
+    )
+    p.add_argument(
+        "--stun",
+        action="append",
+        metavar="URL",
+        help="STUN server for direct connections, stun:HOST:PORT (repeatable; this run only; "
+        "it learns your IP address)",
+    )
+    p.add_argument(
+        "--turn",
+        action="append",
+        metavar="URL",
+        help="TURN relay for direct connections, turn:USER:PASS@HOST:PORT (repeatable)",
     )
     p.set_defaults(func=_cmd_run)
     return parser

@@ -14,12 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import control
+from . import control, direct_commands
 from .alias_commands import node_command
 from .cli import UsageError
+from .core.errors import LibraError
 from .core.net.tor.settings import ControlEndpoint, TorSettings
 from .core.services import contacts, profile
-from .core.services.events import EventBus
+from .core.services.direct import PathChanged
+from .core.services.direct_policy import IceServerSpec, PolicyError, parse_ice_url
+from .core.services.events import Event, EventBus
 from .core.services.node import Node
 from .jsonview import event_json, history_json
 
@@ -68,10 +71,12 @@ async def run_node(args: argparse.Namespace, passphrase: str, emit: Printer) -> 
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C still raises
             loop.add_signal_handler(sig, stop.set)
+    ice = ice_servers(args)
     async with profile.unlocked(args.data_dir, passphrase) as prof:
         bus = EventBus()
-        bus.add_listener(lambda ev: emit(event_json(ev)))
-        node = Node(prof, settings, bus)
+        printer = _EventPrinter(prof, emit)
+        bus.add_listener(printer.publish)
+        node = Node(prof, settings, bus, ice_servers=ice)
         server = control.ControlServer(Path(args.data_dir), _handler(node, bus))
         try:
             await node.start()
@@ -89,13 +94,58 @@ async def run_node(args: argparse.Namespace, passphrase: str, emit: Printer) -> 
         finally:
             await server.close()
             await node.stop()
+            await printer.close()
     emit({"event": "stopped"})
+
+
+def ice_servers(args: argparse.Namespace) -> list[IceServerSpec] | None:
+    """--stun/--turn for this run (None: the servers stored in the profile)."""
+    urls = [*(args.stun or []), *(args.turn or [])]
+    if not urls:
+        return None
+    try:
+        return [parse_ice_url(u) for u in urls]
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+
+
+class _EventPrinter:
+    """Prints every bus event as a JSON line, in order; path changes as ``path`` lines that
+    name the contact (a store lookup, hence one queue and one task)."""
+
+    def __init__(self, prof: profile.Profile, emit: Printer) -> None:
+        self._prof, self._emit = prof, emit
+        self._queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def publish(self, event: Event) -> None:
+        self._queue.put_nowait(event)
+
+    async def _run(self) -> None:
+        while (event := await self._queue.get()) is not None:
+            line = event_json(event)
+            if isinstance(event, PathChanged):
+                line = {"event": "path", **line, "contact": await self._name(event.contact_id)}
+            self._emit(line)
+
+    async def _name(self, contact_id: int) -> str | None:
+        try:
+            return (await contacts.find(self._prof, str(contact_id))).display_name
+        except LibraError:
+            return None
+
+    async def close(self) -> None:
+        self._queue.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await self._task
 
 
 def _handler(node: Node, bus: EventBus) -> control.Handler:
     async def handle(req: dict[str, Any], reply: control.Reply) -> None:
         cmd = req.get("cmd")
         handled = await node_command(node, req)
+        if handled is None:
+            handled = await direct_commands.node_command(node, req)
         if handled is not None:
             await reply.send(handled)
         elif cmd == "send":
@@ -128,9 +178,21 @@ def _handler(node: Node, bus: EventBus) -> control.Handler:
                     "inbox": node.address,
                     "tor": event_json(node.tor.bootstrap),
                     "links": sorted(links),
+                    "paths": _paths(node),
                 }
             )
         else:
             await reply.send({"ok": False, "error": f"unknown command {cmd!r}"})
 
     return handle
+
+
+def _paths(node: Node) -> dict[str, Any]:
+    """contact id -> path state and selected candidate type (for `status`)."""
+    if node.direct is None or node.peers is None:
+        return {}
+    out = {}
+    for contact_id in sorted(node.peers.links()):
+        stats = node.direct.stats(contact_id)
+        out[str(contact_id)] = {"state": str(stats.state), "candidate": stats.candidate}
+    return out

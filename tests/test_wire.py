@@ -603,3 +603,16 @@ def test_compressed_frames_from_other_encoders_are_accepted():
     with_checksum = zstandard.ZstdCompressor(write_checksum=True).compress(body)
     for data in (with_checksum, _streamed(body, window_log=21), _streamed(body, window_log=10)):
         assert decode_frame(frame(data, flags=FLAG_ZSTD, size=3966)) == [Ping(1)] * 100
+
+
+def test_incompressible_group_just_under_the_top_bucket_is_sent_uncompressed():
+    """zstd makes random data slightly bigger; near the top bucket that overflow must not
+    be weighed (it once raised "frame of 65522 bytes exceeds 65519" and killed the link)."""
+    rng = random.Random(19)
+    envelopes = [
+        Envelope(bytes(16), KIND_NORMAL, rng.randbytes(rng.randrange(10, 30_000)))
+        for _ in range(40)
+    ]
+    batcher = Batcher()
+    batcher.extend(envelopes)
+    assert _decode_all(batcher.flush()) == envelopes

@@ -237,7 +237,11 @@ def _seal(body: bytes) -> bytes:
             write_checksum=False,
             write_dict_id=False,
         ).compress(body)
-        if bucket_for(FRAME_HEADER_LEN + len(packed)) < bucket_for(FRAME_HEADER_LEN + len(body)):
+        # zstd output can exceed its input (incompressible data); such output may not even
+        # fit the top bucket, so only a smaller output is ever weighed.
+        if len(packed) < len(body) and bucket_for(FRAME_HEADER_LEN + len(packed)) < bucket_for(
+            FRAME_HEADER_LEN + len(body)
+        ):
             body, flags = packed, FLAG_ZSTD
     used = FRAME_HEADER_LEN + len(body)
     padding = bytes(bucket_for(used) - used)

@@ -1,10 +1,13 @@
 """A running Libra node: the composition root that wires tor, inbox, links and messaging.
 
-One ``Node`` per unlocked profile, used by `libra-cli run` today and by the GUI's engine
-thread later. It owns no protocol logic: it starts tor (``net.tor``), publishes our inbox
-onion service with v3 client authorization for exactly our contacts, keeps one link per
-contact (``net.peers``) by dialling their inboxes through tor's SOCKS port with per-contact
-stream isolation, and hands links to ``MessagingService``.
+One ``Node`` per unlocked profile, used by `libra-cli run` and by the GUI's engine thread.
+It owns no protocol logic: it starts tor (``net.tor``), publishes our inbox onion service with
+v3 client authorization for exactly our contacts, keeps one Tor link per contact
+(``net.peers``) by dialling their inboxes through tor's SOCKS port with per-contact stream
+isolation, races a direct WebRTC path against it where the policy allows
+(``services.direct``), and hands the active link to ``MessagingService``::
+
+    PeerLinks (Tor) -> DirectService (Tor or direct) -> _Sink -> messaging
 """
 
 from __future__ import annotations
@@ -23,17 +26,20 @@ from ..net.tor.events import TorEvent, TorRestarted
 from ..net.tor.manager import TorManager
 from ..net.tor.settings import TorSettings
 from ..net.tor.socks import open_stream
+from ..net.webrtc.attempt import DirectConfig, IceServer
 from ..protocol.card import ContactCard
 from ..protocol.records import LinkRecord
 from ..protocol.requests import Action
 from ..protocol.uri import Invite
 from ..storage.contacts import Contact
-from . import contact_requests
+from . import contact_requests, direct_policy
 from . import contacts as contacts_service
 from . import lookup as lookup_service
 from .aliases import AliasService
 from .beacon import BeaconService
-from .events import EventBus, LinkStateChanged
+from .direct import DirectService, DirectServiceConfig, webrtc_attempts
+from .direct_policy import DirectPolicyChanged, IceServerSpec
+from .events import Event, EventBus, LinkStateChanged, TrustChanged
 from .messaging import MessagingService
 from .profile import Profile
 from .trust import TrustService
@@ -53,7 +59,7 @@ class _Reachable:
 
 
 class _Sink:
-    """Forwards link changes to messaging and publishes them for the UI."""
+    """Forwards the active link (Tor or direct) to messaging and publishes link changes."""
 
     def __init__(self, node: Node) -> None:
         self._node = node
@@ -61,12 +67,17 @@ class _Sink:
 
     async def link_up(self, contact_id: int, link: Link) -> None:
         await self._node._learn_card(contact_id, link.peer_identity, link.peer_card)
-        self._bus.publish(LinkStateChanged(contact_id, "up", "tor"))
+        self._bus.publish(LinkStateChanged(contact_id, "up", self._path(link)))
         await self._messaging.link_up(contact_id, link)
 
     async def link_down(self, contact_id: int, link: Link | None = None) -> None:
         await self._messaging.link_down(contact_id, link)
-        self._bus.publish(LinkStateChanged(contact_id, "down", "tor"))
+        path = "tor" if link is None else self._path(link)
+        self._bus.publish(LinkStateChanged(contact_id, "down", path))
+
+    def _path(self, link: Link) -> str:
+        direct = self._node.direct
+        return "direct" if direct is not None and direct.is_direct(link) else "tor"
 
     async def receive(self, contact_id: int, records: Sequence[LinkRecord]) -> None:
         await self._messaging.receive(contact_id, records)
@@ -82,7 +93,11 @@ class Node:
         bus: EventBus,
         *,
         peer_config: PeerConfig | None = None,
+        direct_config: DirectServiceConfig | None = None,
+        ice_servers: Sequence[IceServerSpec] | None = None,
     ) -> None:
+        """``ice_servers`` overrides the stored STUN/TURN servers for this run (None: use the
+        store's; an empty list: none, host candidates only)."""
         self.profile = profile
         self.bus = bus
         self.messaging = MessagingService(profile, bus)
@@ -91,6 +106,11 @@ class Node:
         self.trust = TrustService(profile, bus, self.messaging)
         self.beacon = BeaconService(profile, self.aliases, self.tor, bus)
         self._peer_config = peer_config
+        self._direct_config = direct_config or DirectServiceConfig()
+        self._ice_override = None if ice_servers is None else list(ice_servers)
+        self.direct: DirectService | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        bus.add_listener(self._on_bus_event)
         self._identities: dict[bytes, int] = {}  # identity key -> contact id (accepted peers)
         self._inboxes: dict[int, str] = {}  # contact id -> its inbox onion address
         self._server: asyncio.Server | None = None
@@ -102,9 +122,17 @@ class Node:
         """Start tor, publish the inbox, and start dialling every contact with an inbox."""
         await self.tor.start()
         self.address = self.profile.inbox_key.address
-        self.peers = PeerLinks(
+        self.direct = DirectService(
             self.profile.keys,
             sink=_Sink(self),
+            bus=self.bus,
+            allowed=lambda contact_id: direct_policy.allowed(self.profile, contact_id),
+            attempts=webrtc_attempts(await self._webrtc_config()),
+            config=self._direct_config,
+        )
+        self.peers = PeerLinks(
+            self.profile.keys,
+            sink=self.direct,
             contact_for=self._identities.get,
             dial=self._dial,
             accept_context=b"onion:" + self.address.encode(),
@@ -128,12 +156,17 @@ class Node:
     async def stop(self) -> None:
         """Close links, messaging and tor (the caller closes the profile's store)."""
         await self.beacon.stop()
+        if self.direct is not None:
+            await self.direct.close()  # direct links first: no switch back to Tor meanwhile
         if self.peers is not None:
             await self.peers.close()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
                 await self._server.wait_closed()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.trust.close()
         await self.messaging.close()
         await self.tor.stop()
@@ -173,6 +206,11 @@ class Node:
         decided = await contact_requests.decide(self.profile, request_id, action)
         self.beacon.on_decided(decided.identity_key, Action(action))
 
+    async def set_direct_policy(self, contact_id: int, policy: str) -> Contact:
+        """'allowed', 'off' or 'default' for one contact; takes effect at once (the bus
+        event makes the direct service re-evaluate and tell the contact)."""
+        return await direct_policy.set_contact_policy(self.profile, contact_id, policy, self.bus)
+
     async def refresh_beacon(self) -> None:
         await self.beacon.refresh()
 
@@ -193,6 +231,23 @@ class Node:
         return contact
 
     # -- internals ---------------------------------------------------------------------------
+
+    async def _webrtc_config(self) -> DirectConfig:
+        specs = self._ice_override
+        if specs is None:
+            specs = await direct_policy.ice_servers(self.profile)
+        return DirectConfig(
+            ice_servers=tuple(IceServer(s.url, s.username, s.credential) for s in specs),
+            connect_timeout=self._direct_config.path.attempt_timeout,
+        )
+
+    def _on_bus_event(self, event: Event) -> None:
+        """Policy inputs changed (the user's choice or a trust level): re-evaluate."""
+        if self.direct is None or not isinstance(event, DirectPolicyChanged | TrustChanged):
+            return
+        task = asyncio.get_running_loop().create_task(self.direct.policy_changed(event.contact_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _learn_card(self, contact_id: int, identity: bytes, card_bytes: bytes | None) -> None:
         """A contact's handshake carried its card: keep a newer one, follow a new inbox.
