@@ -19,9 +19,10 @@ from .alias_commands import node_command
 from .cli import UsageError
 from .core.errors import LibraError
 from .core.net.tor.settings import ControlEndpoint, TorSettings
+from .core.net.webrtc.attempt import IceServer
 from .core.services import contacts, profile
 from .core.services.direct import PathChanged
-from .core.services.direct_policy import IceServerSpec, PolicyError, parse_ice_url
+from .core.services.direct_policy import PolicyError, parse_ice_url
 from .core.services.events import Event, EventBus
 from .core.services.node import Node
 from .jsonview import event_json, history_json
@@ -98,7 +99,7 @@ async def run_node(args: argparse.Namespace, passphrase: str, emit: Printer) -> 
     emit({"event": "stopped"})
 
 
-def ice_servers(args: argparse.Namespace) -> list[IceServerSpec] | None:
+def ice_servers(args: argparse.Namespace) -> list[IceServer] | None:
     """--stun/--turn for this run (None: the servers stored in the profile)."""
     urls = [*(args.stun or []), *(args.turn or [])]
     if not urls:

@@ -142,3 +142,40 @@ def test_cards_contacts_and_offline_send(profile_dir: Path, secret: Path, tmp_pa
     damaged.write_text(card_file.read_text()[:-12] + "AAAAAAAAAAAA\n")
     done = run_cli("add-card", "--data-dir", profile_dir, "--passphrase-file", secret, damaged)
     assert done.returncode == cli.EXIT_INVALID_INPUT and "Traceback" not in done.stderr
+
+
+def test_direct_policy_commands_say_what_they_reveal(
+    profile_dir: Path, secret: Path, tmp_path: Path
+):
+    """direct on/off/default, the global default and STUN/TURN servers, without a node."""
+    bob = tmp_path / "bob"
+    run_cli("init", "--data-dir", bob, "--passphrase-file", secret, "--name", "Bob")
+    card_file = tmp_path / "bob.card"
+    run_cli("export-card", "--data-dir", bob, "--passphrase-file", secret, "--out", card_file)
+    run_cli("add-card", "--data-dir", profile_dir, "--passphrase-file", secret, card_file)
+    common = ("--data-dir", profile_dir, "--passphrase-file", secret)
+
+    shown = json.loads(run_cli("direct", *common, "Bob").stdout)
+    assert (shown["policy"], shown["default"], shown["allowed"]) == ("default", "verified", False)
+    assert "warning" not in shown  # a card-only contact is not verified: Tor only
+    done = run_cli("direct", *common, "Bob", "on")
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    on = json.loads(done.stdout)
+    assert (on["policy"], on["allowed"]) == ("allowed", True)
+    assert "IP address" in on["warning"]
+    off = json.loads(run_cli("direct", *common, "Bob", "off").stdout)
+    assert (off["policy"], off["allowed"]) == ("off", False)
+
+    assert json.loads(run_cli("direct-default", *common, "off").stdout)["default"] == "off"
+    run_cli("direct", *common, "Bob", "default")
+    assert json.loads(run_cli("direct", *common, "Bob").stdout)["allowed"] is False
+
+    done = run_cli("ice-servers", *common, "stun:10.1.2.3:3478", "turn:u:p@10.1.2.4:3478")
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    listed = json.loads(run_cli("ice-servers", *common).stdout)
+    assert listed["servers"] == ["stun:10.1.2.3:3478", "turn:10.1.2.4:3478"]
+    assert "p@" not in json.dumps(listed)  # credentials never printed
+    done = run_cli("ice-servers", *common, "http://nope")
+    assert done.returncode != cli.EXIT_OK and "Traceback" not in done.stderr
+    done = run_cli("run", *common, "--stun", "stun:user:pw@host:1")
+    assert done.returncode == cli.EXIT_ERROR and "STUN server takes no user" in done.stderr

@@ -66,8 +66,8 @@ async def test_ice_servers_round_trip_in_the_encrypted_store(alice_with_bob):
         prof, ["stun:10.0.0.1:3478", "turn:al%40ce:s3cret@turn.example:3478?transport=udp"]
     )
     assert await dp.ice_servers(prof) == saved
-    assert saved[0] == dp.IceServerSpec("stun:10.0.0.1:3478")
-    assert saved[1] == dp.IceServerSpec("turn:turn.example:3478?transport=udp", "al@ce", "s3cret")
+    assert saved[0] == dp.IceServer("stun:10.0.0.1:3478")
+    assert saved[1] == dp.IceServer("turn:turn.example:3478?transport=udp", "al@ce", "s3cret")
     with pytest.raises(dp.PolicyError):
         await dp.set_ice_servers(prof, ["stun:a:1"] * (dp.MAX_ICE_SERVERS + 1))
 

@@ -10,10 +10,11 @@ candidates, which work on the same LAN). Everything lives in the encrypted store
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from urllib.parse import unquote, urlsplit
 
 from ..errors import LibraError
+from ..net.webrtc.attempt import IceServer
 from ..storage import contacts as contacts_repo
 from ..storage import settings as settings_repo
 from ..storage._conn import Connection
@@ -46,18 +47,9 @@ class DirectPolicyChanged(Event):
     policy: str
 
 
-@dataclass(frozen=True)
-class IceServerSpec:
-    """A STUN or TURN server as the user gave it: ``stun:host:port`` or
-    ``turn:user:password@host:port`` (the credentials are split off)."""
-
-    url: str
-    username: str | None = None
-    credential: str | None = None
-
-
-def parse_ice_url(text: str) -> IceServerSpec:
-    """Validate a stun:/turn:/turns: URL; credentials may be given as ``user:pass@``."""
+def parse_ice_url(text: str) -> IceServer:
+    """Validate a stun:/turn:/turns: URL; credentials may be given as ``user:pass@`` (they
+    are split off into the IceServer's username and credential)."""
     text = text.strip()
     scheme, _, rest = text.partition(":")
     if scheme not in ("stun", "turn", "turns") or not rest:
@@ -79,27 +71,30 @@ def parse_ice_url(text: str) -> IceServerSpec:
         raise PolicyError(f"bad host or port in {text!r}")
     if scheme != "stun" and not (username and credential):
         raise PolicyError(f"a TURN server needs a user name and password: {text!r}")
-    return IceServerSpec(f"{scheme}:{rest}", username, credential)
+    try:
+        return IceServer(f"{scheme}:{rest}", username, credential)
+    except ValueError as exc:
+        raise PolicyError(f"{exc}: {text!r}") from None
 
 
-def _load_ice(conn: Connection) -> list[IceServerSpec]:
+def _load_ice(conn: Connection) -> list[IceServer]:
     raw = settings_repo.get(conn, ICE_SETTING)
     if raw is None:
         return []
-    return [IceServerSpec(**item) for item in json.loads(raw)]
+    return [IceServer(**item) for item in json.loads(raw)]
 
 
-async def ice_servers(profile: Profile) -> list[IceServerSpec]:
+async def ice_servers(profile: Profile) -> list[IceServer]:
     """The configured STUN/TURN servers (empty: host candidates only)."""
     return await profile.db.run(_load_ice)
 
 
-async def set_ice_servers(profile: Profile, urls: list[str]) -> list[IceServerSpec]:
+async def set_ice_servers(profile: Profile, urls: list[str]) -> list[IceServer]:
     """Replace the STUN/TURN servers (validated; at most MAX_ICE_SERVERS)."""
     if len(urls) > MAX_ICE_SERVERS:
         raise PolicyError(f"at most {MAX_ICE_SERVERS} STUN/TURN servers")
     specs = [parse_ice_url(u) for u in urls]
-    data = json.dumps([s.__dict__ for s in specs]).encode()
+    data = json.dumps([asdict(s) for s in specs]).encode()
     await profile.db.transaction(lambda conn: settings_repo.put(conn, ICE_SETTING, data))
     return specs
 

@@ -38,7 +38,7 @@ from . import lookup as lookup_service
 from .aliases import AliasService
 from .beacon import BeaconService
 from .direct import DirectService, DirectServiceConfig, webrtc_attempts
-from .direct_policy import DirectPolicyChanged, IceServerSpec
+from .direct_policy import DirectPolicyChanged
 from .events import Event, EventBus, LinkStateChanged, TrustChanged
 from .messaging import MessagingService
 from .profile import Profile
@@ -94,7 +94,7 @@ class Node:
         *,
         peer_config: PeerConfig | None = None,
         direct_config: DirectServiceConfig | None = None,
-        ice_servers: Sequence[IceServerSpec] | None = None,
+        ice_servers: Sequence[IceServer] | None = None,
     ) -> None:
         """``ice_servers`` overrides the stored STUN/TURN servers for this run (None: use the
         store's; an empty list: none, host candidates only)."""
@@ -237,7 +237,7 @@ class Node:
         if specs is None:
             specs = await direct_policy.ice_servers(self.profile)
         return DirectConfig(
-            ice_servers=tuple(IceServer(s.url, s.username, s.credential) for s in specs),
+            ice_servers=tuple(specs),
             connect_timeout=self._direct_config.path.attempt_timeout,
         )
 
