@@ -39,7 +39,7 @@ from libra_gui.core.storage import (
 )
 from libra_gui.core.storage.database import PRAGMAS
 from libra_gui.core.storage.keyfile import Header, derive_key
-from libra_gui.core.storage.migrations import SCHEMA_V1
+from libra_gui.core.storage.migrations import MIGRATIONS
 
 CONVERSATIONS = 20
 BATCH = 1_000
@@ -141,8 +141,8 @@ def bench_plain(path: Path, rows: list[Row]) -> tuple[float, float]:
     conn = plain_connect(path)
     try:
         with transaction(conn):  # type: ignore[arg-type]
-            for statement in SCHEMA_V1:
-                conn.execute(statement)
+            for step in MIGRATIONS:
+                step.apply(conn)  # type: ignore[arg-type]
             conv_ids = setup_conversations(conn)  # type: ignore[arg-type]
         start = time.perf_counter()
         for i in range(0, len(rows), BATCH):

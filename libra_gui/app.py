@@ -1,36 +1,51 @@
-"""GUI entry point (`libra`). A minimal window until the desktop-app issue lands."""
+"""GUI entry point (`libra`): the window on a qasync event loop, the core on its own thread."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from pathlib import Path
 
 from . import __version__
+from .core.services.paths import default_data_dir
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Open the Libra window on a qasync event loop; return the process exit code.
+    """Open Libra (onboarding, unlock or the main window); return the process exit code.
 
-    ``--self-test`` opens the window, lets the loop run briefly and exits 0: what installers
-    and CI use to prove a bundle starts.
+    ``--self-test`` shows the first screen, lets the loop run briefly, shuts the engine down
+    and exits 0: what installers and CI use to prove a bundle starts (no tor, no profile).
     """
     parser = argparse.ArgumentParser(prog="libra", description="Libra messenger")
     parser.add_argument("--version", action="version", version=f"libra {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"profile directory (default: {default_data_dir()})",
+    )
     parser.add_argument("--self-test", action="store_true", help="start, then quit at once")
     args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     import asyncio
 
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from .ui.main_window import MainWindow
+    from .ui import theme
+    from .ui.engine import EngineFacade
+    from .ui.launcher import Launcher
 
     app = QApplication.instance() or QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("Libra")
     app.setApplicationVersion(__version__)
-    window = MainWindow()
-    window.show()
+    theme.apply(app)
+    facade = EngineFacade(args.data_dir or default_data_dir())
+    app.aboutToQuit.connect(facade.shutdown)
+    launcher = Launcher(facade)
+    launcher.start()
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()

@@ -258,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_direct_parsers(sub, common, _read_passphrase)
 
+    from .file_commands import add_parsers as add_file_parsers
+
+    add_file_parsers(sub, common, _read_passphrase)
+
     p = sub.add_parser("run", parents=[common], help="run the node (tor, inbox, contacts)")
     p.add_argument("--tor-path", type=Path, help="tor binary to use instead of the bundled one")
     p.add_argument(

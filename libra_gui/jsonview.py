@@ -45,6 +45,7 @@ def history_json(contact_id: int, messages: list[Message]) -> dict[str, Any]:
             {
                 "msg_id": m.msg_id.hex(),
                 "direction": m.direction,
+                "kind": m.kind,
                 "seq": m.seq,
                 "state": m.state,
                 "sent_at": m.sent_at,

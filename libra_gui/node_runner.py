@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import control, direct_commands
+from . import control, direct_commands, file_commands
 from .alias_commands import node_command
 from .cli import UsageError
 from .core.errors import LibraError
@@ -126,7 +126,7 @@ class _EventPrinter:
         while (event := await self._queue.get()) is not None:
             line = event_json(event)
             if isinstance(event, PathChanged):
-                line = {"event": "path", **line, "contact": await self._name(event.contact_id)}
+                line = {**line, "event": "path", "contact": await self._name(event.contact_id)}
             self._emit(line)
 
     async def _name(self, contact_id: int) -> str | None:
@@ -147,6 +147,8 @@ def _handler(node: Node, bus: EventBus) -> control.Handler:
         handled = await node_command(node, req)
         if handled is None:
             handled = await direct_commands.node_command(node, req)
+        if handled is None and file_commands.is_files_command(req):
+            handled = await file_commands.files_request(node.files, node.profile, req)
         if handled is not None:
             await reply.send(handled)
         elif cmd == "send":

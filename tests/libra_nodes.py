@@ -1,4 +1,9 @@
-"""Driving real `libra-cli run` processes from tests (shared by the Tor end-to-end tests)."""
+"""Driving real `libra-cli run` processes from tests (shared by the Tor end-to-end tests).
+
+With ``netns`` a node runs inside that network namespace (tests/netns.py), e.g. behind a NAT;
+its control API is then on the namespace's own loopback, so calls go through a socket opened
+inside the namespace.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from libra_gui import control
+from tests.netns import exec_prefix, run_in
 
 
 class NodeProcess:
     """One `libra-cli run` subprocess and the JSON lines it printed."""
 
-    def __init__(self, name: str, data_dir: Path, args: list[str]) -> None:
-        self.name, self.data_dir, self.args = name, data_dir, args
+    def __init__(
+        self, name: str, data_dir: Path, args: list[str], netns: str | None = None
+    ) -> None:
+        self.name, self.data_dir, self.args, self.netns = name, data_dir, args, netns
         self.events: list[dict[str, Any]] = []
         self.proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -29,6 +37,7 @@ class NodeProcess:
         self.events.clear()
         stderr = self.stderr_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
+            *(exec_prefix(self.netns) if self.netns else []),
             sys.executable,
             "-m",
             "libra_gui.cli",
@@ -92,12 +101,26 @@ class NodeProcess:
             await self._reader
         assert self.events and self.events[-1]["event"] == "stopped", self.tail()
 
+    @property
+    def pid(self) -> int:
+        """The node's pid (``ip netns exec`` execs the command, so no wrapper in between)."""
+        assert self.proc is not None
+        return self.proc.pid
+
+    async def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One control-API request, from inside the node's namespace if it has one."""
+        if self.netns is None:
+            return await control.call(self.data_dir, request)
+        return await asyncio.to_thread(
+            run_in, self.netns, lambda: asyncio.run(control.call(self.data_dir, request))
+        )
+
     async def send(self, contact: str, text: str) -> dict[str, Any]:
-        return await control.call(self.data_dir, {"cmd": "send", "contact": contact, "text": text})
+        return await self.call({"cmd": "send", "contact": contact, "text": text})
 
     async def history(self, contact: str, limit: int = 5000) -> list[dict[str, Any]]:
         request = {"cmd": "history", "contact": contact, "limit": limit}
-        return (await control.call(self.data_dir, request))["messages"]
+        return (await self.call(request))["messages"]
 
     def link_up(self) -> Callable[[dict[str, Any]], bool]:
         start = len(self.events)
@@ -106,8 +129,10 @@ class NodeProcess:
         )
 
 
-async def cli(*args: str | Path) -> dict[str, Any]:
+async def cli(*args: str | Path, netns: str | None = None) -> dict[str, Any]:
+    """One `libra-cli` command (inside ``netns`` if given); its JSON output."""
     proc = await asyncio.create_subprocess_exec(
+        *(exec_prefix(netns) if netns else []),
         sys.executable,
         "-m",
         "libra_gui.cli",

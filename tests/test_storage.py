@@ -53,7 +53,6 @@ from libra_gui.core.storage import (
     settings as settings_repo,
 )
 from libra_gui.core.storage.keyfile import HEADER_LEN, Header, derive_key
-from libra_gui.core.storage.migrations import SCHEMA_V1
 
 PW = "correct horse battery staple"
 NEW_PW = "tr0ub4dor&3 but longer"
@@ -817,8 +816,8 @@ def test_leak_detector_catches_plaintext(tmp_path):
     """Control: the same writes into a plain SQLite file must be found, or the test is blind."""
     secrets, texts = known_plaintext()
     conn = sqlite3.connect(tmp_path / "plain.db", isolation_level=None)
-    for statement in SCHEMA_V1:
-        conn.execute(statement)
+    for step in MIGRATIONS:
+        step.apply(conn)  # type: ignore[arg-type]
     with transaction(conn):
         store_known_plaintext(conn, secrets, texts)
     conn.close()

@@ -130,8 +130,8 @@ def test_wire_maps_use_the_documented_keys_and_type_codes():
     assert SessionStart().to_wire() == {"t": 65}
     msg = TextMessage(ID1, 1, 2, "hi")
     assert msg.to_wire() == {"t": 64, "id": ID1, "s": 1, "ts": 2, "b": "hi"}
-    assert sorted(LINK_RECORDS) == list(range(1, 16))
-    assert sorted(CONTENT_RECORDS) == [64, 65, 66, 67, 68, 69]
+    assert sorted(LINK_RECORDS) == list(range(1, 21))
+    assert sorted(CONTENT_RECORDS) == [64, 65, 66, 67, 68, 69, 71]
 
 
 def test_golden_frame_bytes_match_the_spec():

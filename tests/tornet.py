@@ -1,4 +1,4 @@
-"""A real private Tor network on 127.0.0.1, for tests and benchmarks.
+"""A real private Tor network on 127.0.0.1 (or another local address), for tests and benchmarks.
 
 Three directory authorities and a few relays from the system ``tor`` binary, configured like the
 Tor Project's chutney (``TestingTorNetwork 1``, short voting intervals, forced flags), so onion
@@ -6,8 +6,10 @@ services, client authorization and reconnects are exercised against real tor, no
 See docs/testing.md for why each option is there, timings and how to debug a failed start.
 
 Plain synchronous subprocess management on purpose: it is used from pytest fixtures and from
-``bench/`` alike, and must not depend on an event loop. Nothing leaves loopback: every address
-is 127.0.0.1, no IPv6, no DNS, no public fallback directories, no exit relays.
+``bench/`` alike, and must not depend on an event loop. Nothing leaves the chosen address:
+routers listen and publish only there (127.0.0.1 unless ``TorNetwork(address=...)`` says
+otherwise, e.g. a NAT lab's public segment, tests/netns.py); control and SOCKS ports always stay
+on 127.0.0.1; no IPv6, no DNS, no public fallback directories, no exit relays.
 """
 
 from __future__ import annotations
@@ -85,8 +87,8 @@ def _kill_leftovers() -> None:
 atexit.register(_kill_leftovers)
 
 
-def _free_ports(count: int) -> list[int]:
-    """Distinct loopback ports that are free now, from *below* the kernel's ephemeral range.
+def _free_ports(count: int, addresses: Iterable[str] = (LOOPBACK,)) -> list[int]:
+    """Distinct ports free on every one of ``addresses`` now, from *below* the ephemeral range.
 
     Ports are chosen before tor binds them (authority ports go into every torrc). Outgoing
     connections (ours, or a parallel test run's) never take a port below the ephemeral range,
@@ -100,15 +102,20 @@ def _free_ports(count: int) -> list[int]:
     random.SystemRandom().shuffle(candidates)
     ports: list[int] = []
     for port in candidates:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            try:
-                s.bind((LOOPBACK, port))
-            except OSError:
-                continue
-        ports.append(port)
+        if all(_bindable(address, port) for address in addresses):
+            ports.append(port)
         if len(ports) == count:
             return ports
-    raise TorNetworkError("no free loopback ports")
+    raise TorNetworkError("no free ports")
+
+
+def _bindable(address: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
 
 
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
@@ -336,7 +343,7 @@ class TorClient:
 
 
 class TorNetwork:
-    """Directory authorities + relays on loopback, plus clients started on demand."""
+    """Directory authorities + relays on one local address, plus clients started on demand."""
 
     # Voting: a consensus every 5 s until there is one, then every 10 s. These are the lowest
     # values tor 0.4.9 accepts (delays >= 2 s; vote + dist delay < interval / 2).
@@ -350,13 +357,19 @@ class TorNetwork:
         "V3AuthNIntervalsValid 2",
     )
 
-    def __init__(self, base_dir: Path, *, authorities: int = 3, relays: int = 3) -> None:
+    def __init__(
+        self, base_dir: Path, *, authorities: int = 3, relays: int = 3, address: str = LOOPBACK
+    ) -> None:
+        """``address``: a local IPv4 address the routers listen on and publish (ORPort, DirPort,
+        ``Address``, ``DirAuthority``). Another address than loopback lets tors in other network
+        namespaces join (tests/netns.py); they reach nothing else of this host."""
         if authorities < 1 or relays < 3:
             # Authorities get no path weight, so the relays alone must make 3-hop paths.
             raise ValueError("need at least one authority and three relays")
         self.base_dir = Path(base_dir).resolve()
         self.n_authorities = authorities
         self.n_relays = relays
+        self.address = address
         self.nodes: list[_Node] = []
         self.clients: list[TorClient] = []
         self.startup_seconds = 0.0
@@ -408,7 +421,7 @@ class TorNetwork:
         lines = ["TestingTorNetwork 1"]
         lines += [
             f"DirAuthority {n.name} orport={n.or_port} v3ident={n.v3ident} "
-            f"{LOOPBACK}:{n.dir_port} {n.fingerprint}"
+            f"{self.address}:{n.dir_port} {n.fingerprint}"
             for n in self.nodes
             if n.authority
         ]
@@ -478,7 +491,7 @@ class TorNetwork:
         """Keys, fingerprints, bandwidth file and torrcs; gencert/list-fingerprint in parallel."""
         self.base_dir.mkdir(parents=True, exist_ok=True)
         total = self.n_authorities + self.n_relays
-        ports = _free_ports(3 * total)
+        ports = _free_ports(3 * total, {LOOPBACK, self.address})
         for i in range(total):
             authority = i < self.n_authorities
             name = f"auth{i}" if authority else f"relay{i - self.n_authorities}"
@@ -511,7 +524,7 @@ class TorNetwork:
                         "-m",
                         "12",
                         "-a",
-                        f"{LOOPBACK}:{node.dir_port}",
+                        f"{self.address}:{node.dir_port}",
                     ],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
@@ -589,9 +602,9 @@ class TorNetwork:
         lines += [
             "SocksPort 0",
             f"ControlPort {LOOPBACK}:{node.control_port}",
-            f"Address {LOOPBACK}",
-            f"ORPort {LOOPBACK}:{node.or_port} IPv4Only",
-            f"DirPort {LOOPBACK}:{node.dir_port}",
+            f"Address {self.address}",
+            f"ORPort {self.address}:{node.or_port} IPv4Only",
+            f"DirPort {self.address}:{node.dir_port}",
             # Publish at once instead of first testing our own reachability through the network.
             "AssumeReachable 1",
             f"ContactInfo {node.name}@test.invalid",

@@ -51,6 +51,11 @@ from ..protocol.records import (
     DirectHello,
     DirectOffer,
     Envelope,
+    FileAck,
+    FileCancel,
+    FileChunk,
+    FileQuery,
+    FileRequest,
     LinkRecord,
     Nack,
     OneTimeKey,
@@ -135,6 +140,12 @@ CHANNEL_OF: dict[type[LinkRecord], Channel] = {
     DirectOffer: Channel.SIGNALING,
     DirectAnswer: Channel.SIGNALING,
     DirectDecline: Channel.SIGNALING,
+    # file transfer (services/files.py): bulk chunks, small control records
+    FileChunk: Channel.FILES,
+    FileRequest: Channel.SIGNALING,
+    FileAck: Channel.SIGNALING,
+    FileCancel: Channel.SIGNALING,
+    FileQuery: Channel.SIGNALING,
 }
 """The one table mapping record types to channels; a type missing here cannot be sent."""
 

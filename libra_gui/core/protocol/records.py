@@ -23,8 +23,11 @@ from .codec import Limits, pack, unpack_strict
 
 # --- limits ---------------------------------------------------------------------------------
 
-MAX_RECORD = 60 * 1024
-"""Largest encoded link record (msgpack bytes, without the u32 prefix): fits any frame."""
+MAX_RECORD = 65_494
+"""Largest encoded link record (msgpack bytes, without the u32 prefix). With its prefix it
+fills the largest frame body (wire.MAX_FRAME_BODY, 65514) but for 16 bytes: room for zstd's
+growth when wire._seal tries to compress an incompressible body (10 bytes seen: frame and
+block headers). So a full FileChunk is one top-bucket frame with about 16 bytes of padding."""
 MAX_CONTENT = 56 * 1024
 """Largest encoded content record: leaves room for ratchet overhead inside MAX_CIPHERTEXT."""
 MAX_CIPHERTEXT = 60_000
@@ -48,11 +51,32 @@ KIND_NORMAL = 1
 LINK_TYPES = range(1, 64)
 CONTENT_TYPES = range(64, 128)
 
+# File transfer (docs/protocol/files.md). A sealed chunk is nonce || XChaCha20-Poly1305
+# ciphertext of (1 encoding byte + data); protocol.files seals and opens it.
+CHUNK_NONCE_LEN = 24
+CHUNK_TAG_LEN = 16
+MIN_CHUNK_DATA = CHUNK_NONCE_LEN + CHUNK_TAG_LEN + 1
+"""Smallest sealed chunk: an empty last chunk (0-byte file)."""
+FILE_CHUNK_OVERHEAD = 36
+"""msgpack bytes of a FileChunk besides its data (index at its widest, uint32)."""
+MAX_CHUNK_DATA = MAX_RECORD - FILE_CHUNK_OVERHEAD
+"""65458: the largest sealed chunk; the FileChunk carrying it is exactly MAX_RECORD bytes."""
+MIN_CHUNK_SIZE = 1024
+MAX_CHUNK_SIZE = MAX_CHUNK_DATA - MIN_CHUNK_DATA
+"""65417: the largest plaintext chunk an offer may announce (and the default)."""
+MAX_FILE_SIZE = 2**42
+"""4 TiB; with MIN_CHUNK_SIZE a file has at most 2^32 chunks (indexes fit a u32)."""
+MAX_CHUNK_INDEX = 2**32
+MAX_FILE_NAME_CHARS = 255
+MAX_FILE_NAME_BYTES = 4 * MAX_FILE_NAME_CHARS
+FILE_CANCEL_REASONS = 16
+"""FileCancel.reason codes are 0..15 (protocol.files.CancelReason)."""
+
 LINK_LIMITS = Limits(
     max_bytes=MAX_RECORD,
     max_depth=2,
     max_str=1024,
-    max_bin=MAX_CIPHERTEXT,
+    max_bin=MAX_CHUNK_DATA,
     max_array=256,
     max_map=8,
 )
@@ -62,7 +86,7 @@ CONTENT_LIMITS = Limits(
     max_str=MAX_TEXT_BYTES,
     max_bin=MAX_CONTENT,
     max_array=256,
-    max_map=8,
+    max_map=9,  # FileOffer: "t" + 8 fields
 )
 
 # --- field checks ---------------------------------------------------------------------------
@@ -410,6 +434,48 @@ class VerifyAbort(ContentRecord):
     reason: int = wire("c", uint(0, 256))
 
 
+# --- file offer: an ordered chat item (docs/protocol/files.md) -------------------------------
+
+FILE_NAME_FORBIDDEN = frozenset(
+    [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0))]
+    + ["/", "\\", ":"]
+    + [chr(c) for c in (0x061C, 0x200E, 0x200F, 0x2028, 0x2029)]
+    + [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
+)
+"""Never in a file name: controls, path and drive separators, bidirectional overrides."""
+
+_file_name_text = text(1, MAX_FILE_NAME_CHARS, MAX_FILE_NAME_BYTES)
+
+
+def file_name(value: Any, what: str) -> str:
+    """A name that is safe as one path component on every platform we ship for.
+
+    protocol.files.sanitize_file_name turns any local name into one of these.
+    """
+    value = _file_name_text(value, what)
+    if not FILE_NAME_FORBIDDEN.isdisjoint(value):
+        raise MalformedRecord(f"{what} contains a separator or control character")
+    if value != value.strip() or value.endswith("."):
+        raise MalformedRecord(f"{what} starts or ends with a space, or ends with a dot")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class FileOffer(ContentRecord):
+    """A file, offered as a chat item (ordered, exactly once, like a TextMessage): its name,
+    size and SHA-256, the chunk size, and the random key its chunks are sealed with."""
+
+    TYPE: ClassVar[int] = 71
+    msg_id: bytes = wire("id", _msg_id)
+    seq: int = wire("s", uint(1, MAX_SEQ))
+    sent_at: int = wire("ts", uint(0, MAX_TIMESTAMP_MS))
+    name: str = wire("n", file_name)
+    size: int = wire("z", uint(0, MAX_FILE_SIZE + 1))
+    sha256: bytes = wire("h", blob(32, 32))
+    chunk_size: int = wire("c", uint(MIN_CHUNK_SIZE, MAX_CHUNK_SIZE + 1))
+    key: bytes = wire("k", blob(KEY_LEN, KEY_LEN))
+
+
 # --- direct-path signaling (docs/protocol/direct.md) ---------------------------------------
 # Travels only on an authenticated Tor link; the SDP is checked by protocol.sdp before use.
 
@@ -476,6 +542,64 @@ class DirectDecline(LinkRecord):
     reason: int = wire("r", uint(0, 256))
 
 
+# --- file transfer link records (docs/protocol/files.md) -------------------------------------
+# The file id is the FileOffer's message id. Chunks go on the FILES channel, the rest on
+# SIGNALING; every record names one transfer of the contact at the other end of the link.
+
+_file_id = blob(MSG_ID_LEN, MSG_ID_LEN)
+_chunk_index = uint(0, MAX_CHUNK_INDEX)
+
+
+@dataclass(frozen=True, slots=True)
+class FileChunk(LinkRecord):
+    """Sender -> receiver: chunk ``index`` of a file, sealed with the offer's file key."""
+
+    TYPE: ClassVar[int] = 16
+    file_id: bytes = wire("f", _file_id)
+    index: int = wire("i", _chunk_index)
+    data: bytes = wire("d", blob(MIN_CHUNK_DATA, MAX_CHUNK_DATA))
+
+
+@dataclass(frozen=True, slots=True)
+class FileRequest(LinkRecord):
+    """Receiver -> sender: stream chunks ``from_index`` onwards on this link (sent after the
+    user accepts and on every new link while the transfer is unfinished)."""
+
+    TYPE: ClassVar[int] = 17
+    file_id: bytes = wire("f", _file_id)
+    from_index: int = wire("i", _chunk_index)
+
+
+@dataclass(frozen=True, slots=True)
+class FileAck(LinkRecord):
+    """Receiver -> sender: ``chunks`` chunks are stored durably; equal to the chunk count
+    only once the whole file's SHA-256 matched (the transfer is done)."""
+
+    TYPE: ClassVar[int] = 18
+    file_id: bytes = wire("f", _file_id)
+    chunks: int = wire("n", uint(0, MAX_CHUNK_INDEX + 1))
+
+
+@dataclass(frozen=True, slots=True)
+class FileCancel(LinkRecord):
+    """Either side: this transfer is over without the file (a reason code). ``by_sender``
+    says which side's transfer it names, so the two directions never mix."""
+
+    TYPE: ClassVar[int] = 19
+    file_id: bytes = wire("f", _file_id)
+    by_sender: bool = wire("s", flag)
+    reason: int = wire("r", uint(0, FILE_CANCEL_REASONS))
+
+
+@dataclass(frozen=True, slots=True)
+class FileQuery(LinkRecord):
+    """Sender -> receiver, on a new link: where is this transfer? Answered with FileAck
+    (known) or FileCancel (cancelled, failed or unknown)."""
+
+    TYPE: ClassVar[int] = 20
+    file_id: bytes = wire("f", _file_id)
+
+
 # --- registry: the one place type codes live ------------------------------------------------
 
 _T = TypeVar("_T", bound=Record)
@@ -509,6 +633,11 @@ LINK_RECORDS: Mapping[int, type[LinkRecord]] = _registry(
     DirectOffer,
     DirectAnswer,
     DirectDecline,
+    FileChunk,
+    FileRequest,
+    FileAck,
+    FileCancel,
+    FileQuery,
 )
 CONTENT_RECORDS: Mapping[int, type[ContentRecord]] = _registry(
     CONTENT_TYPES,
@@ -518,6 +647,7 @@ CONTENT_RECORDS: Mapping[int, type[ContentRecord]] = _registry(
     VerifyReply,
     VerifyConfirm,
     VerifyAbort,
+    FileOffer,
 )
 
 

@@ -128,3 +128,44 @@ class EventBus:
                 # A consumer that stopped reading must not stall the core: drop its oldest.
                 q.get_nowait()
             q.put_nowait(event)
+
+
+# --- file transfer (services/files.py, docs/protocol/files.md) -------------------------------
+
+
+@dataclass(frozen=True)
+class FileOffered(Event):
+    """A contact offers a file (stored with its chat item). Accept it with
+    FileService.accept(transfer_id) unless the policy already accepted or declined it
+    (a FileStateChanged follows then)."""
+
+    contact_id: int
+    transfer_id: int
+    file_id: bytes
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class FileProgress(Event):
+    """Bytes of a transfer done so far (received and stored, or acked by the receiver);
+    at most four per second per transfer, and always one at the end."""
+
+    contact_id: int
+    transfer_id: int
+    direction: str
+    done_bytes: int
+    size: int
+
+
+@dataclass(frozen=True)
+class FileStateChanged(Event):
+    """A transfer moved to ``state`` (offered, accepted, transferring, done, failed,
+    cancelled). ``reason`` says why it failed or was cancelled ("peer:..." when the contact
+    ended it), or "stalled" while no data arrives; None otherwise."""
+
+    contact_id: int
+    transfer_id: int
+    direction: str
+    state: str
+    reason: str | None

@@ -1,4 +1,7 @@
-"""Messaging: chat messages to and from contacts over whatever link each contact has.
+"""Messaging: chat items to and from contacts over whatever link each contact has.
+
+An item is a text or a file offer (``FileOffer``; services/files.py moves the file itself):
+both are ordered, shown exactly once and kept in history, through the same outbox.
 
 This is the IO driver around the pure pieces: ``protocol.delivery`` decides what to send and
 what may be shown, ``crypto.ratchet`` encrypts, ``storage`` makes every step durable. A link is
@@ -6,10 +9,11 @@ anything with ``send(records)`` (a Tor stream, a WebRTC channel, an in-memory pi
 several can come and go per contact, the newest one is used.
 
 Durability rules (each a single store transaction, done *before* the bytes leave or the ack
-goes out): a message is in the outbox before ``send_text`` returns; the ratchet step that
-produced a ciphertext is saved together with that ciphertext; a received message, the
-ratchet step that decrypted it and the in-order state are saved together, then acked. So a
-crash at any point loses nothing and never shows a message twice.
+goes out): an item is in the outbox before ``send_text`` / ``send_item`` returns; the
+ratchet step that produced a ciphertext is saved together with that ciphertext; a received
+message, the ratchet step that decrypted it and the in-order state are saved together (with
+whatever the item's hook writes), then acked. So a crash at any point loses nothing and
+never shows a message twice.
 
 Ratchet bootstrap (docs/protocol/delivery.md): the contact with the higher fingerprint offers
 a one-time key on every new link while it has no session; the lower one starts an Olm session
@@ -37,6 +41,7 @@ from ..protocol.records import (
     Ack,
     ContentRecord,
     Envelope,
+    FileOffer,
     LinkRecord,
     Nack,
     OneTimeKey,
@@ -77,6 +82,26 @@ class NotConnected(LibraError):
 ContentHandler = Callable[[int, ContentRecord], Awaitable[None]]
 """Called with (contact_id, record) for registered content types, after they are stored."""
 
+Item = TextMessage | FileOffer
+"""Content shown in the chat: ordered, exactly once, one ``messages`` row each."""
+ItemBuilder = Callable[[bytes, int, int], Item]
+"""(msg_id, seq, sent_at) -> the item to queue (seq is only known inside the transaction)."""
+OutgoingItemHook = Callable[[Connection, Item], None]
+"""Runs inside the transaction that queues an item we send (e.g. its file transfer row)."""
+AfterCommit = Callable[[], Awaitable[None]]
+IncomingItemHook = Callable[[Connection, int, Item], AfterCommit | None]
+"""Runs with (conn, contact_id, item) inside the transaction that stores a received item, so
+whatever it writes exists iff the message does; the returned callable (if any) is awaited
+after the commit. It must not raise for anything the peer controls: a raise rolls the batch
+back unacked, and the peer would resend it forever."""
+
+_KIND_OF: dict[type[ContentRecord], messages_repo.Kind] = {TextMessage: "text", FileOffer: "file"}
+
+
+def _shown_body(item: Item) -> str:
+    """What the messages row shows: the text, or the file name."""
+    return item.body if isinstance(item, TextMessage) else item.name
+
 
 @dataclass
 class _Peer:
@@ -106,6 +131,7 @@ class _InboundResult:
     session_started: bool = False
     need_offer: bool = False
     handled: list[ContentRecord] = field(default_factory=list)
+    after: list[AfterCommit] = field(default_factory=list)
 
 
 def _chunks(items: Sequence[bytes], size: int) -> Iterable[tuple[bytes, ...]]:
@@ -135,28 +161,50 @@ class MessagingService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._handlers: dict[type[ContentRecord], ContentHandler] = {}
+        self._item_hooks: dict[type[ContentRecord], IncomingItemHook] = {}
 
     # -- public API --------------------------------------------------------------------------
 
     async def send_text(self, contact_id: int, body: str) -> bytes:
         """Queue a text message durably and send it as soon as a link allows; return its id."""
+
+        def build(msg_id: bytes, seq: int, sent_at: int) -> Item:
+            return TextMessage(msg_id=msg_id, seq=seq, sent_at=sent_at, body=body)
+
+        return await self.send_item(contact_id, build)
+
+    async def send_item(
+        self, contact_id: int, build: ItemBuilder, *, on_store: OutgoingItemHook | None = None
+    ) -> bytes:
+        """Queue a chat item (text or file offer) durably, send it as soon as a link allows,
+        and return its id. ``on_store`` joins the transaction that queues it."""
         peer = await self._peer(contact_id)
         msg_id = secrets.token_bytes(16)
         sent_at = int(time.time() * 1000)
 
         def store(conn: Connection) -> int:
             seq = conversations_repo.bump_out_seq(conn, peer.conversation_id)
-            content = TextMessage(msg_id=msg_id, seq=seq, sent_at=sent_at, body=body)
-            payload = encode_content(content)
+            item = build(msg_id, seq, sent_at)
+            payload = encode_content(item)
             messages_repo.insert(
-                conn, peer.conversation_id, msg_id, "out", seq, body, "queued", sent_at=sent_at
+                conn,
+                peer.conversation_id,
+                msg_id,
+                "out",
+                seq,
+                _shown_body(item),
+                "queued",
+                sent_at=sent_at,
+                kind=_KIND_OF[type(item)],
             )
             outbox_repo.enqueue(conn, contact_id, msg_id, seq, payload)
             conversations_repo.touch(conn, peer.conversation_id, sent_at)
+            if on_store is not None:
+                on_store(conn, item)
             return seq
 
-        # Validate before touching the store: a bad body is the caller's typed error.
-        TextMessage(msg_id=msg_id, seq=1, sent_at=sent_at, body=body)
+        # Validate before touching the store: a bad item is the caller's typed error.
+        build(msg_id, 1, sent_at)
         async with peer.lock:
             seq = await self._db.transaction(store)
             peer.outbound.enqueue(msg_id, seq)
@@ -200,6 +248,7 @@ class MessagingService:
         nacked = [m for r in records if isinstance(r, Nack) for m in r.msg_ids]
         offers = [r.key for r in records if isinstance(r, OneTimeKey)]
         handled: list[ContentRecord] = []
+        after: list[AfterCommit] = []
         async with peer.lock:
             for key in offers:
                 await self._on_one_time_key(peer, key)
@@ -208,7 +257,7 @@ class MessagingService:
             if nacked:
                 await self._on_nacks(peer, nacked)
             if envelopes:
-                handled = await self._on_envelopes(peer, envelopes)
+                handled, after = await self._on_envelopes(peer, envelopes)
         await self._pump(peer)
         for record in handled:  # outside the lock: handlers may send_control
             try:
@@ -217,6 +266,11 @@ class MessagingService:
                 log.exception(
                     "handler for %s from contact %d failed", type(record).__name__, contact_id
                 )
+        for step in after:
+            try:
+                await step()
+            except LibraError:
+                log.exception("after-store step for contact %d failed", contact_id)
 
     def add_content_handler(
         self, types: Iterable[type[ContentRecord]], handler: ContentHandler
@@ -225,6 +279,11 @@ class MessagingService:
         end-to-end records, e.g. verification). They are acked, never shown or ordered."""
         for cls in types:
             self._handlers[cls] = handler
+
+    def on_item_stored(self, cls: type[FileOffer], hook: IncomingItemHook) -> None:
+        """Accept received ``cls`` items (FileOffer: only once a hook exists, otherwise they
+        are refused like unknown content) and run ``hook`` in the transaction storing each."""
+        self._item_hooks[cls] = hook
 
     async def send_control(self, contact_id: int, record: ContentRecord) -> None:
         """Encrypt one content record now and send it on the current link, unqueued.
@@ -466,14 +525,17 @@ class MessagingService:
 
     # -- receiving ---------------------------------------------------------------------------
 
-    async def _on_envelopes(self, peer: _Peer, envelopes: list[Envelope]) -> list[ContentRecord]:
-        """Store what arrived; returns the records for registered handlers."""
+    async def _on_envelopes(
+        self, peer: _Peer, envelopes: list[Envelope]
+    ) -> tuple[list[ContentRecord], list[AfterCommit]]:
+        """Store what arrived; returns the records for registered handlers and the item
+        hooks' after-commit steps."""
         try:
             result = await self._db.transaction(self._apply_inbound, peer, envelopes)
         except LibraError:
             log.exception("could not store messages from contact %d", peer.contact_id)
             await self._reload(peer)
-            return []
+            return [], []
         link = peer.link
         if link is not None:
             out: list[LinkRecord] = [Ack(msg_ids=c) for c in _chunks(result.acks, MAX_ACK_IDS)]
@@ -490,7 +552,7 @@ class MessagingService:
                     peer.contact_id, message.msg_id, message.seq, message.sent_at, message.body
                 )
             )
-        return result.handled
+        return result.handled, result.after
 
     def _apply_inbound(
         self, conn: Connection, peer: _Peer, envelopes: list[Envelope]
@@ -520,7 +582,8 @@ class MessagingService:
                 result.acks.append(env.msg_id)
                 result.handled.append(content)
                 continue
-            if not isinstance(content, TextMessage) or content.msg_id != env.msg_id:
+            is_item = type(content) is TextMessage or type(content) in self._item_hooks
+            if not is_item or not isinstance(content, Item) or content.msg_id != env.msg_id:
                 log.warning("contact %d sent a mislabelled envelope", peer.contact_id)
                 result.nacks.append(env.msg_id)
                 continue
@@ -537,10 +600,16 @@ class MessagingService:
                 content.msg_id,
                 "in",
                 content.seq,
-                content.body,
+                _shown_body(content),
                 state,
                 sent_at=content.sent_at,
+                kind=_KIND_OF[type(content)],
             )
+            hook = self._item_hooks.get(type(content))
+            if hook is not None:
+                step = hook(conn, peer.contact_id, content)
+                if step is not None:
+                    result.after.append(step)
             if state == "received":
                 result.shown.append(stored)
                 result.shown += [

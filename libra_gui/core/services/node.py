@@ -5,9 +5,10 @@ It owns no protocol logic: it starts tor (``net.tor``), publishes our inbox onio
 v3 client authorization for exactly our contacts, keeps one Tor link per contact
 (``net.peers``) by dialling their inboxes through tor's SOCKS port with per-contact stream
 isolation, races a direct WebRTC path against it where the policy allows
-(``services.direct``), and hands the active link to ``MessagingService``::
+(``services.direct``), and hands the active link to ``MessagingService`` and
+``FileService``::
 
-    PeerLinks (Tor) -> DirectService (Tor or direct) -> _Sink -> messaging
+    PeerLinks (Tor) -> DirectService (Tor or direct) -> _Sink -> messaging, files
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .beacon import BeaconService
 from .direct import DirectService, DirectServiceConfig, webrtc_attempts
 from .direct_policy import DirectPolicyChanged
 from .events import Event, EventBus, LinkStateChanged, TrustChanged
+from .files import FileService
 from .messaging import MessagingService
 from .profile import Profile
 from .trust import TrustService
@@ -59,19 +61,21 @@ class _Reachable:
 
 
 class _Sink:
-    """Forwards the active link (Tor or direct) to messaging and publishes link changes."""
+    """Forwards the active link (Tor or direct) to messaging and files; publishes changes."""
 
     def __init__(self, node: Node) -> None:
         self._node = node
-        self._messaging, self._bus = node.messaging, node.bus
+        self._messaging, self._files, self._bus = node.messaging, node.files, node.bus
 
     async def link_up(self, contact_id: int, link: Link) -> None:
         await self._node._learn_card(contact_id, link.peer_identity, link.peer_card)
         self._bus.publish(LinkStateChanged(contact_id, "up", self._path(link)))
         await self._messaging.link_up(contact_id, link)
+        await self._files.link_up(contact_id, link)
 
     async def link_down(self, contact_id: int, link: Link | None = None) -> None:
         await self._messaging.link_down(contact_id, link)
+        await self._files.link_down(contact_id, link)
         path = "tor" if link is None else self._path(link)
         self._bus.publish(LinkStateChanged(contact_id, "down", path))
 
@@ -81,6 +85,7 @@ class _Sink:
 
     async def receive(self, contact_id: int, records: Sequence[LinkRecord]) -> None:
         await self._messaging.receive(contact_id, records)
+        await self._files.receive(contact_id, records)
 
 
 class Node:
@@ -101,6 +106,7 @@ class Node:
         self.profile = profile
         self.bus = bus
         self.messaging = MessagingService(profile, bus)
+        self.files = FileService(profile, bus, self.messaging)
         self.tor = TorManager(tor_settings, on_event=self._on_tor_event)
         self.aliases = AliasService(profile)
         self.trust = TrustService(profile, bus, self.messaging)
@@ -120,6 +126,7 @@ class Node:
 
     async def start(self) -> None:
         """Start tor, publish the inbox, and start dialling every contact with an inbox."""
+        await self.files.start()  # resume transfers before any link comes up
         await self.tor.start()
         self.address = self.profile.inbox_key.address
         self.direct = DirectService(
@@ -168,6 +175,7 @@ class Node:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.trust.close()
+        await self.files.close()
         await self.messaging.close()
         await self.tor.stop()
 

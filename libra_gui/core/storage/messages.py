@@ -16,6 +16,9 @@ from ._conn import Connection, expect_one_row, now_ms
 
 Direction = Literal["in", "out"]
 State = Literal["queued", "sent", "delivered", "pending", "received"]
+Kind = Literal["text", "file"]
+"""What the row shows: a text (``body`` is the text) or a file offer (``body`` is the file
+name; the transfer is the ``file_transfers`` row with the same direction and id)."""
 OUT_STATES = ("queued", "sent", "delivered")
 IN_STATES = ("pending", "received")
 MSG_ID_LEN = 16
@@ -33,10 +36,11 @@ class Message:
     received_at: int | None  # our clock, ms; None for outbound
     body: str
     state: State
+    kind: Kind = "text"
 
 
 _COLUMNS = (
-    "id, conversation_id, msg_id, direction, seq, position, sent_at, received_at, body, state"
+    "id, conversation_id, msg_id, direction, seq, position, sent_at, received_at, body, state, kind"
 )
 _NEXT_POSITION = (
     "(SELECT coalesce(max(position), 0) + 1 FROM messages"
@@ -55,6 +59,7 @@ def insert(
     *,
     sent_at: int,
     received_at: int | None = None,
+    kind: Kind = "text",
 ) -> Message:
     """Insert a message; it gets the next display position unless it is 'pending'.
 
@@ -69,7 +74,7 @@ def insert(
     position_args: tuple[int, ...] = () if state == "pending" else (conversation_id,)
     row = conn.execute(
         "INSERT INTO messages (conversation_id, msg_id, direction, seq, position, sent_at,"
-        f" received_at, body, state) VALUES (?, ?, ?, ?, {position_sql}, ?, ?, ?, ?)"
+        f" received_at, body, state, kind) VALUES (?, ?, ?, ?, {position_sql}, ?, ?, ?, ?, ?)"
         f" RETURNING {_COLUMNS}",
         (
             conversation_id,
@@ -81,6 +86,7 @@ def insert(
             received_at,
             body,
             state,
+            kind,
         ),
     ).fetchone()
     return Message(*row)
@@ -195,3 +201,31 @@ def count(conn: Connection, conversation_id: int) -> int:
         "SELECT count(*) FROM messages WHERE conversation_id = ?", (conversation_id,)
     ).fetchone()
     return int(row[0])
+
+
+# --- reads for the chat view and the contact list ------------------------------------------
+# ``latest(..., before=)`` pages back through history; these two complete what a lazy chat
+# view needs: what became displayable since the newest row it shows, and one preview per
+# conversation, without loading anything else.
+
+
+def newer(conn: Connection, conversation_id: int, after: int, limit: int = 200) -> list[Message]:
+    """Displayable messages with a position after ``after``, oldest first (append to a view)."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM messages"
+        " WHERE conversation_id = ? AND position IS NOT NULL AND position > ?"
+        " ORDER BY position LIMIT ?",
+        (conversation_id, after, limit),
+    ).fetchall()
+    return [Message(*row) for row in rows]
+
+
+def newest_per_conversation(conn: Connection) -> dict[int, Message]:
+    """The newest displayable message of every conversation that has one, by conversation id."""
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM messages"
+        " JOIN (SELECT conversation_id AS conv, max(position) AS last FROM messages"
+        "       WHERE position IS NOT NULL GROUP BY conversation_id)"
+        " ON conversation_id = conv AND position = last"
+    ).fetchall()
+    return {message.conversation_id: message for message in (Message(*row) for row in rows)}

@@ -164,9 +164,50 @@ SCHEMA_V2: tuple[str, ...] = (
     """,
 )
 
+# v3: file transfers (docs/protocol/files.md, docs/storage.md "Files"). A file offer is a
+# chat message of kind 'file' (body = file name) with a transfer row of the same contact,
+# direction and id; both are written in one transaction. 'in' rows name their chunk file
+# (random, under <data_dir>/files/); 'out' rows keep the source path and what it looked
+# like when offered (size, mtime) to notice a change before the transfer is done.
+SCHEMA_V3: tuple[str, ...] = (
+    """
+    ALTER TABLE messages ADD COLUMN kind TEXT NOT NULL DEFAULT 'text'
+        CHECK (kind IN ('text', 'file'))
+    """,
+    """
+    CREATE TABLE file_transfers (
+        id              INTEGER PRIMARY KEY,
+        contact_id      INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+        direction       TEXT    NOT NULL CHECK (direction IN ('in', 'out')),
+        file_id         BLOB    NOT NULL CHECK (length(file_id) = 16),
+        name            TEXT    NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+        size            INTEGER NOT NULL CHECK (size >= 0),
+        sha256          BLOB    NOT NULL CHECK (length(sha256) = 32),
+        chunk_size      INTEGER NOT NULL CHECK (chunk_size > 0),
+        file_key        BLOB    NOT NULL CHECK (length(file_key) = 32),
+        state           TEXT    NOT NULL CHECK (state IN (
+                            'offered', 'accepted', 'transferring', 'done', 'failed',
+                            'cancelled')),
+        reason          TEXT,
+        chunks          INTEGER NOT NULL DEFAULT 0 CHECK (chunks >= 0),
+        stored_bytes    INTEGER NOT NULL DEFAULT 0 CHECK (stored_bytes >= 0),
+        store_name      TEXT,
+        source_path     TEXT,
+        source_mtime_ns INTEGER,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        CHECK ((direction = 'in') = (store_name IS NOT NULL)),
+        CHECK ((direction = 'out') = (source_path IS NOT NULL)),
+        UNIQUE (contact_id, direction, file_id)
+    ) STRICT
+    """,
+    "CREATE INDEX file_transfers_by_state ON file_transfers (state)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _statements(*SCHEMA_V1)),
     Migration(2, "contact requests and block list", _statements(*SCHEMA_V2)),
+    Migration(3, "file transfers", _statements(*SCHEMA_V3)),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

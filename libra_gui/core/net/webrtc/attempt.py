@@ -235,13 +235,19 @@ class DirectAttempt:
 
     @property
     def selected_candidate_type(self) -> str | None:
-        """ "host" / "srflx" / "prflx" / "relay": our side of the selected ICE pair (None
-        before ICE chose one). aiortc has no public accessor: this reads aioice's state."""
+        """How the selected ICE pair reaches the peer: "relay" if either side is a TURN
+        relay, else the peer's candidate type — "host" (same network or an open address),
+        "srflx"/"prflx" (through the peer's NAT). Our own side is no help: aioice pairs
+        the base of a server-reflexive candidate, so it always says "host". None before
+        ICE chose a pair. aiortc has no public accessor: this reads aioice's state."""
         try:
             sctp = self._pc.sctp
             connection = sctp.transport.transport._connection  # type: ignore[union-attr]
             pair = connection._nominated.get(1)
-            return str(pair.local_candidate.type) if pair is not None else self._candidate_type
+            if pair is None:
+                return self._candidate_type
+            types = {str(pair.local_candidate.type), str(pair.remote_candidate.type)}
+            return "relay" if "relay" in types else str(pair.remote_candidate.type)
         except AttributeError:
             return self._candidate_type
 

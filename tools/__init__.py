@@ -1,0 +1,1 @@
+"""Developer tools (not shipped): screenshots of the desktop app."""

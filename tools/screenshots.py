@@ -1,0 +1,315 @@
+"""Render every screen of the desktop app offscreen, with realistic demo data, into PNGs.
+
+    QT_QPA_PLATFORM=offscreen .venv-test/bin/python -m tools.screenshots [OUT_DIR]
+
+Default OUT_DIR: docs/screenshots. Everything is real: profiles are SQLCipher files in a
+temporary folder (a cheap KDF, it is demo data), the engine thread runs the core services,
+and the Tor errors come from starting a node with a tor program that does not exist. Only
+the demo's bootstrap progress and contacts' path states are published on the bus by hand,
+since no network is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication, QWidget
+
+from libra_gui.core.events import Event
+from libra_gui.core.net.tor.events import TorBootstrap
+from libra_gui.core.net.tor.settings import TorSettings
+from libra_gui.core.services import contacts as contacts_service
+from libra_gui.core.services import profile as profile_service
+from libra_gui.core.services.beacon import public_card
+from libra_gui.core.services.direct import PathChanged
+from libra_gui.core.storage import INSECURE_TEST_KDF
+from libra_gui.core.storage import contacts as contacts_repo
+from libra_gui.core.storage import conversations as conversations_repo
+from libra_gui.core.storage import messages as messages_repo
+from libra_gui.core.storage import requests as requests_repo
+from libra_gui.core.storage._conn import Connection
+from libra_gui.ui import theme
+from libra_gui.ui.alias_view import MyAliasDialog
+from libra_gui.ui.engine import EngineFacade
+from libra_gui.ui.main_window import MainWindow
+from libra_gui.ui.onboarding import OnboardingDialog, UnlockDialog
+from libra_gui.ui.tor_status import BridgesDialog, TorPanel
+
+PASSPHRASE = "maple river lantern orbit"
+MISSING_TOR = Path("/nonexistent/tor")
+MINUTE = 60_000
+DAY = 24 * 60 * MINUTE
+
+PEOPLE = [  # name, trust, unread, link state
+    ("Maya Lindqvist", "verified", 0, "tor"),
+    ("Jonas Weber", "trusted", 2, "direct"),
+    ("Priya Raman", "known", 0, "connecting-direct"),
+    ("Tomás Ortega", "known", 5, "offline"),
+    ("Grandma", "verified", 0, "fallback"),
+    ("Sam", "known", 0, "offline"),
+]
+
+MAYA_CHAT = [  # (days ago, minutes into that day's afternoon, direction, body)
+    (2, 10, "in", "Did you get the photos from the hike?"),
+    (2, 12, "out", "Yes! The one at the ridge is my new wallpaper 🙂"),
+    (2, 13, "in", "Haha, it was so windy up there."),
+    (1, 40, "out", "Are we still on for Thursday?"),
+    (1, 44, "in", "Yes. 7pm at the usual place?"),
+    (1, 45, "out", "Perfect. I'll bring the book I told you about."),
+    (
+        0,
+        5,
+        "in",
+        "Quick question: what was the name of that bakery near the station? The one with the "
+        "cardamom buns. I want to take my parents there on Sunday.",
+    ),
+    (0, 9, "out", "Kaffebrød! Opens at 8, get there early, they sell out by ten."),
+    (0, 10, "out", "Also: the sourdough is worth it.\nTrust me on this one."),
+    (0, 11, "in", "Noted 😄 thank you!"),
+    (0, 30, "out", "Sending you the address now"),
+    (0, 31, "out", "Storgatan 14, next to the flower shop"),
+]
+
+
+def wait(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    """Process Qt events until ``condition()`` is true (the engine replies asynchronously)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the screen did not reach the expected state")
+        QCoreApplication.processEvents()
+        time.sleep(0.01)
+    for _ in range(5):
+        QCoreApplication.processEvents()
+
+
+def save(widget: QWidget, out: Path, name: str) -> None:
+    widget.show()
+    for _ in range(10):
+        QCoreApplication.processEvents()
+    path = out / f"{name}.png"
+    widget.grab().save(str(path))
+    print(path)
+
+
+def publish(facade: EngineFacade, event: Event) -> None:
+    """Demo only: put an event on the engine's bus, on the engine thread."""
+    engine = facade.engine
+    engine.submit(_publish(engine.bus, event)).result(10)
+
+
+async def _publish(bus: object, event: Event) -> None:
+    bus.publish(event)  # type: ignore[attr-defined]
+
+
+def seed(facade: EngineFacade, base: Path) -> None:
+    """Contacts with trust levels, unread counts and chats; one pending contact request."""
+    engine = facade.engine
+    now = int(time.time() * 1000)
+    today_afternoon = now - now % DAY + 13 * 60 * MINUTE - _utc_offset_ms()
+    today_afternoon = min(today_afternoon, now - 40 * MINUTE)
+    cards = []
+    for i, (name, *_rest) in enumerate([*PEOPLE, ("Lena Fischer", "", 0, "")]):
+        card = asyncio.run(
+            profile_service.create_profile(
+                base / f"peer{i}", PASSPHRASE, name, kdf_params=INSECURE_TEST_KDF
+            )
+        )
+        cards.append(card)
+    requester_profile = asyncio.run(profile_service.unlock(base / f"peer{len(PEOPLE)}", PASSPHRASE))
+    requester_card = public_card(requester_profile).encode()
+    asyncio.run(requester_profile.db.close())
+
+    async def add_all() -> None:
+        prof = engine.profile
+        assert prof is not None
+        ids = []
+        for card in cards[: len(PEOPLE)]:
+            ids.append((await contacts_service.add_from_card(prof, card.encode())).id)
+
+        def fill(conn: Connection) -> None:
+            for contact_id, (_name, trust, unread, _state) in zip(ids, PEOPLE, strict=True):
+                contacts_repo.set_trust(conn, contact_id, trust)  # type: ignore[arg-type]
+                conv = conversations_repo.for_contact(conn, contact_id)
+                if contact_id == ids[0]:
+                    _fill_chat(conn, conv.id, today_afternoon)
+                else:
+                    at = today_afternoon - (contact_id * 7 * MINUTE) - contact_id // 4 * DAY
+                    _insert(conn, conv.id, "in", "See you soon!", at)
+                    if contact_id % 2:
+                        _insert(conn, conv.id, "out", "Talk later!", at + MINUTE)
+                    if unread:
+                        texts = ["Are you there?", "Call me when you can", "It's about Sunday"]
+                        for j in range(unread):
+                            _insert(conn, conv.id, "in", texts[j % 3], at + (2 + j) * MINUTE)
+                        conversations_repo.add_unread(conn, conv.id, unread)
+            requests_repo.add_pending(
+                conn,
+                cards[-1].identity_key,
+                requester_card,
+                "Hi! We met at the climbing gym on Saturday.",
+            )
+
+        await prof.db.transaction(fill)
+
+    engine.submit(add_all()).result(30)
+
+
+def _utc_offset_ms() -> int:
+    return int(time.localtime().tm_gmtoff * 1000)
+
+
+def _insert(
+    conn: Connection, conv: int, direction: str, body: str, at: int, state: str = ""
+) -> None:
+    out = direction == "out"
+    seq = conversations_repo.bump_out_seq(conn, conv) if out else _next_in(conn, conv)
+    messages_repo.insert(
+        conn,
+        conv,
+        secrets.token_bytes(16),
+        direction,  # type: ignore[arg-type]
+        seq,
+        body,
+        (state or "delivered") if out else "received",  # type: ignore[arg-type]
+        sent_at=at - (0 if out else 20_000),
+        received_at=None if out else at,
+    )
+    conversations_repo.touch(conn, conv, at)
+
+
+def _next_in(conn: Connection, conv: int) -> int:
+    found = conversations_repo.get(conn, conv)
+    assert found is not None
+    conversations_repo.set_next_in_seq(conn, conv, found.next_in_seq + 1)
+    return found.next_in_seq
+
+
+def _fill_chat(conn: Connection, conv: int, today_afternoon: int) -> None:
+    for i, (days_ago, minutes, direction, body) in enumerate(MAYA_CHAT):
+        at = today_afternoon - days_ago * DAY + minutes * MINUTE
+        last = i >= len(MAYA_CHAT) - 2
+        state = ("sent" if i == len(MAYA_CHAT) - 2 else "queued") if last else "delivered"
+        _insert(conn, conv, direction, body, at, state)
+
+
+def shoot(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    theme.apply(app, dark=False)
+    with tempfile.TemporaryDirectory(prefix="libra-shots-") as tmp:
+        base = Path(tmp)
+        _onboarding(out, base / "fresh")
+        _unlock(out, base / "fresh")
+        _main(out, base)
+        theme.apply(app, dark=True)
+        _main(out, base / "dark-run", suffix="-dark")
+        theme.apply(app, dark=False)
+
+
+def _facade(data_dir: Path) -> EngineFacade:
+    settings = TorSettings(data_dir=data_dir / "tor", tor_path=MISSING_TOR)
+    return EngineFacade(data_dir, tor_settings=settings, kdf_params=INSECURE_TEST_KDF)
+
+
+def _onboarding(out: Path, data_dir: Path) -> None:
+    facade = _facade(data_dir)
+    dialog = OnboardingDialog(facade)
+    save(dialog, out, "onboarding-1-welcome")
+    dialog.create_button.click()
+    dialog.name_edit.setText("Alex Morgan")
+    save(dialog, out, "onboarding-2-name")
+    dialog.name_next.click()
+    dialog.passphrase.edit.setText("maple river")
+    dialog.confirm.edit.setText("maple rive")
+    save(dialog, out, "onboarding-3-passphrase-weak")
+    dialog.passphrase.edit.setText(PASSPHRASE)
+    dialog.confirm.edit.setText(PASSPHRASE)
+    save(dialog, out, "onboarding-3-passphrase")
+    dialog.passphrase_next.click()
+    save(dialog, out, "onboarding-4-creating")
+    wait(lambda: dialog.alias_card.info is not None and dialog.alias_card.findable.isEnabled())
+    save(dialog, out, "onboarding-5-alias")
+    dialog.close()
+    facade.shutdown()
+
+
+def _unlock(out: Path, data_dir: Path) -> None:
+    facade = _facade(data_dir)
+    dialog = UnlockDialog(facade)
+    save(dialog, out, "unlock")
+    dialog.passphrase.edit.setText("maple river lanturn orbit")
+    dialog.unlock_button.click()
+    wait(lambda: dialog.error.isVisible())
+    save(dialog, out, "unlock-wrong-passphrase")
+    dialog.close()
+    facade.shutdown()
+
+
+def _main(out: Path, base: Path, suffix: str = "") -> None:
+    base.mkdir(parents=True, exist_ok=True)
+    empty = _facade(base / "empty")
+    empty.create_profile("Alex Morgan", PASSPHRASE).result(30)
+    window = MainWindow(empty)
+    window.resize(1100, 700)
+    wait(lambda: window.no_contacts.isVisible() or not window.isVisible())
+    if not suffix:
+        save(window, out, "main-no-contacts")
+    window.close()
+
+    facade = _facade(base / "me")
+    info = facade.create_profile("Alex Morgan", PASSPHRASE).result(30)
+    seed(facade, base / "peers")
+    window = MainWindow(facade, info)
+    window.resize(1100, 700)
+    window.show()
+    wait(lambda: window.contacts_model.rowCount() == len(PEOPLE))
+    ids = {c.display_name: c.id for c in facade.contacts().result(30)}
+    for name, _trust, _unread, state in PEOPLE:
+        candidate = "srflx" if state == "direct" else None
+        publish(facade, PathChanged(ids[name], state, candidate))
+    publish(facade, TorBootstrap(62, "loading_descriptors", "Loading relay descriptors"))
+    wait(lambda: facade.tor_status.percent == 62 and len(facade.paths) == len(PEOPLE))
+    window.contact_list.setCurrentIndex(
+        window.contacts_model.index(window.contacts_model.row_of(ids[PEOPLE[0][0]]) or 0)
+    )
+    wait(lambda: window.messages.ready)
+    window.composer.setPlainText("Thanks! See you Thursday")
+    save(window, out, f"main-chat{suffix}")
+    if suffix:
+        facade.shutdown()
+        window.close()
+        return
+
+    panel = TorPanel(facade, window)
+    save(panel, out, "tor-panel-connecting")
+    facade.start_node()
+    wait(lambda: facade.tor_status.phase == "failed")
+    save(panel, out, "tor-panel-error")
+    save(window, out, "main-tor-error")
+    panel.close()
+    bridges = BridgesDialog([], window)
+    save(bridges, out, "tor-bridges")
+    bridges.close()
+    alias = MyAliasDialog(facade, window)
+    wait(lambda: alias.card.info is not None)
+    save(alias, out, "my-alias")
+    alias.close()
+    window.close()
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots")
+    shoot(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
