@@ -25,8 +25,18 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help=f"profile directory (default: {default_data_dir()})",
     )
-    parser.add_argument("--self-test", action="store_true", help="start, then quit at once")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (tor, encrypted store, window) offline, then exit",
+    )
+    # For tests and scripts: start normally, quit after SECONDS.
+    parser.add_argument("--quit-after", type=float, default=None, help=argparse.SUPPRESS)
     args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if args.self_test:
+        from .selftest import run_self_test
+
+        return run_self_test()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     import asyncio
@@ -50,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
-    if args.self_test:
-        loop.call_later(0.3, app.quit)
+    if args.quit_after is not None:
+        loop.call_later(args.quit_after, app.quit)
     with loop:
         loop.run_until_complete(closed.wait())
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -40,7 +41,7 @@ def test_main_window_renders(qtbot, tmp_path: Path):
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["first-run", "unlock"])
-def test_libra_command_self_test_starts_and_exits_cleanly(tmp_path: Path, existing: bool):
+def test_libra_command_starts_and_exits_cleanly(tmp_path: Path, existing: bool):
     """No profile shows onboarding, a profile shows unlock; neither needs tor."""
     data_dir = tmp_path / "profile"
     if existing:
@@ -49,7 +50,7 @@ def test_libra_command_self_test_starts_and_exits_cleanly(tmp_path: Path, existi
         )
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
     done = subprocess.run(
-        [sys.executable, "-m", "libra_gui", "--self-test", "--data-dir", str(data_dir)],
+        [sys.executable, "-m", "libra_gui", "--quit-after", "0.3", "--data-dir", str(data_dir)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -58,3 +59,20 @@ def test_libra_command_self_test_starts_and_exits_cleanly(tmp_path: Path, existi
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert data_dir.exists() == existing  # starting never creates a profile by itself
+
+
+def test_self_test_checks_tor_store_and_window_and_reports_json(tmp_path: Path):
+    """`libra --self-test` (what installers run): every check passes from a source tree."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "libra_gui", "--self-test"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("SELFTEST ")]
+    assert lines, done.stdout
+    report = json.loads(lines[-1].removeprefix("SELFTEST "))
+    assert report["ok"] is True, report
