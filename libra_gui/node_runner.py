@@ -20,7 +20,7 @@ from .cli import UsageError
 from .core.errors import LibraError
 from .core.net.tor.settings import ControlEndpoint, TorSettings
 from .core.net.webrtc.attempt import IceServer
-from .core.services import contacts, profile
+from .core.services import app_settings, contacts, profile
 from .core.services.direct import PathChanged
 from .core.services.direct_policy import PolicyError, parse_ice_url
 from .core.services.events import Event, EventBus
@@ -74,6 +74,9 @@ async def run_node(args: argparse.Namespace, passphrase: str, emit: Printer) -> 
             loop.add_signal_handler(sig, stop.set)
     ice = ice_servers(args)
     async with profile.unlocked(args.data_dir, passphrase) as prof:
+        if not (args.tor_path or args.tor_control or args.torrc_extra):
+            # No Tor flags: the settings the GUI saved (bridges, tor program, timeouts).
+            settings = await app_settings.stored_tor_settings(prof, settings.data_dir)
         bus = EventBus()
         printer = _EventPrinter(prof, emit)
         bus.add_listener(printer.publish)
