@@ -30,6 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="check this installation (tor, encrypted store, window) offline, then exit",
     )
+    parser.add_argument(
+        "--language",
+        default="",
+        metavar="CODE",
+        help="language until the profile is unlocked, e.g. de (default: the system's)",
+    )
     # For tests and scripts: start normally, quit after SECONDS.
     parser.add_argument("--quit-after", type=float, default=None, help=argparse.SUPPRESS)
     args, qt_args = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
@@ -44,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    from .ui import theme
+    from .ui import i18n, theme
     from .ui.engine import EngineFacade
     from .ui.launcher import Launcher
 
@@ -52,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Libra")
     app.setApplicationVersion(__version__)
     theme.apply(app)
+    i18n.install(args.language)
     facade = EngineFacade(args.data_dir or default_data_dir())
+    # Unlocked: the profile's language and theme, before the main window is built.
+    facade.appearanceLoaded.connect(
+        lambda prefs: (i18n.install(prefs.language), theme.apply_choice(app, prefs.theme))
+    )
     app.aboutToQuit.connect(facade.shutdown)
     launcher = Launcher(facade)
     launcher.start()

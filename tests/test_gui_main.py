@@ -30,6 +30,7 @@ from libra_gui.ui.chat import MAX_WINDOW_ROWS, Composer, DaySeparator
 from libra_gui.ui.contacts import ContactListModel
 from libra_gui.ui.engine import PAGE, Engine, EngineFacade
 from libra_gui.ui.main_window import MainWindow
+from libra_gui.ui.settings_dialog import SettingsDialog
 from libra_gui.ui.tor_status import BridgesDialog, TorPanel
 
 PASS = "maple river lantern orbit"
@@ -380,5 +381,30 @@ def test_no_contacts_shows_how_to_get_some(qtbot, tmp_path):
         qtbot.waitUntil(window.no_contacts.isVisible, timeout=WAIT)
         assert not window.contact_list.isVisible()
         assert window.placeholder_title.text() == "Your chats will appear here"
+    finally:
+        facade.shutdown()
+
+
+def test_settings_open_from_the_window_and_notification_privacy_reaches_the_notifier(
+    qtbot, tmp_path
+):
+    facade = make_facade(tmp_path / "settings")
+    try:
+        facade.create_profile("Robin", PASS).result(timeout=60)
+        window = MainWindow(facade)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        assert window.notifier.settings.show_sender  # default: "New message from <name>"
+        window.settingsRequested.emit()  # what Ctrl+, and the Libra menu's item do
+        qtbot.waitUntil(lambda: window.findChild(SettingsDialog) is not None, timeout=WAIT)
+        dialog = window.findChild(SettingsDialog)
+        qtbot.waitUntil(lambda: dialog.loaded, timeout=WAIT)
+        dialog.show_page("privacy")
+        dialog.notifications.setCurrentIndex(dialog.notifications.findData("hidden"))
+        dialog.privacy_save.click()
+        qtbot.waitUntil(lambda: not window.notifier.settings.show_sender, timeout=WAIT)
+        assert not window.notifier.settings.show_text
+        dialog.close()
     finally:
         facade.shutdown()

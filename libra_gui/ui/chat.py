@@ -6,6 +6,9 @@ view nears the top, newer ones appended near the bottom, and rows on the far sid
 so opening or scrolling 100k messages costs a page query and a layout of a few hundred rows.
 New messages are appended with ``beginInsertRows`` (never a reset). Day separators are rows of
 their own, computed when pages are inserted.
+
+File messages are rows too; the model keeps the open conversation's transfers (from the
+engine, then from its file events) and the view puts a file bubble widget on each file row.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
@@ -47,10 +51,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..core.events import Event
+from ..core.services.events import FileOffered, FileProgress, FileStateChanged
+from ..core.services.files import FileTransfer
 from ..core.storage.messages import Message
 from . import theme
 from .engine import PAGE, EngineFacade
-from .texts import day_text, message_state_text, time_text
+from .files_view import ROW_HEIGHT as FILE_ROW_HEIGHT
+from .files_view import FileRow
+from .texts import day_text, file_state_text, message_state_text, size_text, time_text
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -111,6 +120,9 @@ class MessageListModel(QAbstractListModel):
         self._loading_newer = False
         self._newer_again = False
         self.paging_down = False  # the rows being appended are a page the user scrolled to
+        self._transfers: dict[tuple[str, bytes], FileTransfer] = {}  # (direction, file id)
+        self._transfer_keys: dict[int, tuple[str, bytes]] = {}  # transfer id -> key
+        self.saved: dict[int, Path] = {}  # transfer id -> where the user saved it (this run)
 
     # -- Qt model API ------------------------------------------------------------------------
 
@@ -132,6 +144,25 @@ class MessageListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.AccessibleTextRole:
             who = self.tr("You") if row.direction == "out" else self.tr("Contact")
             state = message_state_text(row.state)
+            if row.kind == "file":
+                transfer = self.transfer_for(row)
+                if transfer is not None:
+                    state = file_state_text(
+                        transfer.state,
+                        transfer.direction,
+                        transfer.reason,
+                        transfer.done_bytes,
+                        transfer.size,
+                        "",
+                    )
+                    state = f"{size_text(transfer.size)}, {state}"
+                return (
+                    self.tr("%1, %2, file %3: %4")
+                    .replace("%1", who)
+                    .replace("%2", time_text(shown_at(row)))
+                    .replace("%3", row.body)
+                    .replace("%4", state)
+                )
             return f"{who}, {time_text(shown_at(row))}, {state}: {row.body}"
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{day_text(shown_at(row))} {time_text(shown_at(row))} · " + (
@@ -140,6 +171,11 @@ class MessageListModel(QAbstractListModel):
         return None
 
     # -- what the window shows ---------------------------------------------------------------
+
+    @property
+    def loading_older(self) -> bool:
+        """An older page is on its way (the reader scrolled up)."""
+        return self._loading_older
 
     @property
     def ready(self) -> bool:
@@ -173,9 +209,11 @@ class MessageListModel(QAbstractListModel):
         self._ready = False
         self.has_older = self.has_newer = False
         self._loading_older = self._loading_newer = self._newer_again = False
+        self._transfers, self._transfer_keys = {}, {}
         self.endResetModel()
         if contact_id is not None:
             self._load(None, self._on_first)
+            self._load_transfers()
 
     def jump_to_latest(self) -> None:
         """Back to the newest page (after sending while scrolled far up)."""
@@ -213,6 +251,67 @@ class MessageListModel(QAbstractListModel):
                 self._rows[i] = replace(row, state=state)  # type: ignore[arg-type]
                 index = self.index(i)
                 self.dataChanged.emit(index, index)
+                return
+
+    # -- files -------------------------------------------------------------------------------
+
+    def transfer_for(self, message: Message) -> FileTransfer | None:
+        """The transfer behind a file message (None until the engine told us)."""
+        return self._transfers.get((message.direction, message.msg_id))
+
+    def apply_file_event(self, event: Event) -> None:
+        """A file of the open conversation moved on: update its row (progress, state)."""
+        if not isinstance(event, FileOffered | FileProgress | FileStateChanged):
+            return
+        if event.contact_id != self.contact_id:
+            return
+        key = self._transfer_keys.get(event.transfer_id)
+        transfer = self._transfers.get(key) if key is not None else None
+        if transfer is None or isinstance(event, FileOffered):
+            self._load_transfers()
+            return
+        if isinstance(event, FileProgress):
+            transfer = replace(transfer, done_bytes=event.done_bytes)
+        else:
+            stalled = event.reason == "stalled"
+            transfer = replace(
+                transfer,
+                state=event.state,  # type: ignore[arg-type]
+                reason=transfer.reason if stalled else event.reason,
+                stalled=stalled,
+                done_bytes=transfer.size if event.state == "done" else transfer.done_bytes,
+            )
+        self._transfers[key] = transfer  # type: ignore[index]
+        self._file_changed(key)  # type: ignore[arg-type]
+
+    def mark_saved(self, transfer_id: int, path: Path) -> None:
+        self.saved[transfer_id] = path
+        key = self._transfer_keys.get(transfer_id)
+        if key is not None:
+            self._file_changed(key)
+
+    def _load_transfers(self) -> None:
+        assert self.contact_id is not None
+        generation = self._generation
+        future = self._facade.transfers(self.contact_id)
+        self._facade.then(
+            future, self, lambda found: self._on_transfers(generation, found), lambda _e: None
+        )
+
+    def _on_transfers(self, generation: int, transfers: list[FileTransfer]) -> None:
+        if generation != self._generation:
+            return
+        self._transfers = {(t.direction, t.file_id): t for t in transfers}
+        self._transfer_keys = {t.id: (t.direction, t.file_id) for t in transfers}
+        for i, row in enumerate(self._rows):
+            if isinstance(row, Message) and row.kind == "file":
+                self.dataChanged.emit(self.index(i), self.index(i))
+
+    def _file_changed(self, key: tuple[str, bytes]) -> None:
+        for i in range(len(self._rows) - 1, -1, -1):
+            row = self._rows[i]
+            if isinstance(row, Message) and (row.direction, row.msg_id) == key:
+                self.dataChanged.emit(self.index(i), self.index(i))
                 return
 
     # -- replies -----------------------------------------------------------------------------
@@ -427,6 +526,10 @@ class BubbleDelegate(QStyledItemDelegate):
         width = option.rect.width() or 600
         if isinstance(row, DaySeparator) or row is None:
             return QSize(width, SEPARATOR_HEIGHT)
+        if row.kind == "file":  # a FileRow widget sits on it: its height
+            view = self.parent()
+            widget = view.indexWidget(index) if isinstance(view, QAbstractItemView) else None
+            return QSize(width, widget.sizeHint().height() if widget else FILE_ROW_HEIGHT)
         key = (row.id, width)
         cached = self._sizes.get(key)
         if cached is not None:
@@ -444,7 +547,7 @@ class BubbleDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         if isinstance(row, DaySeparator):
             self._paint_separator(painter, option, day_text(row.ms))
-        elif isinstance(row, Message):
+        elif isinstance(row, Message) and row.kind != "file":  # files: a FileRow widget
             self._paint_message(painter, option, row)
         painter.restore()
 
@@ -535,9 +638,12 @@ def _paint_state_icon(painter: QPainter, rect: QRectF, state: str, color: QColor
 class ChatView(QListView):
     """Messages, pixel scrolling, paging on scroll, and keeping the reader's place."""
 
+    fileAction = Signal(str, int)  # a file bubble's button: action, transfer id
+
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chatView")
+        self.contact_name = ""  # for the file bubbles' words ("Waiting for Maya to accept")
         self._model = model
         self._delegate = BubbleDelegate(self)
         self.setModel(model)
@@ -557,7 +663,9 @@ class ChatView(QListView):
         model.windowChanged.connect(self._restore_anchor)
         model.loaded.connect(self._on_loaded)
         model.rowsAboutToBeInserted.connect(self._before_insert)
+        model.rowsInserted.connect(self._add_file_rows)  # first: rows get their real height
         model.rowsInserted.connect(self._after_insert)
+        model.dataChanged.connect(self._update_file_rows)
         self.verticalScrollBar().valueChanged.connect(self._on_scroll)
         self.verticalScrollBar().rangeChanged.connect(lambda *_: self._maybe_page())
 
@@ -574,7 +682,13 @@ class ChatView(QListView):
         self._delegate.clear_cache()
         super().resizeEvent(event)
         if bottom:
-            QTimer.singleShot(0, self.scroll_to_latest)
+            QTimer.singleShot(0, self._stick_after_resize)
+
+    def _stick_after_resize(self) -> None:
+        """Still at the bottom after a resize, unless the reader went up for history meanwhile
+        (a resize and a scroll to the top can land in the same event-loop pass)."""
+        if not self._shifting and not self._model.loading_older:
+            self.scroll_to_latest()
 
     def _on_loaded(self) -> None:
         self.scroll_to_latest()
@@ -592,6 +706,52 @@ class ChatView(QListView):
 
     def _on_scroll(self, value: int) -> None:
         self._maybe_page()
+
+    def file_rows(self) -> list[FileRow]:
+        """The file bubbles in the window, top to bottom."""
+        rows = (self.indexWidget(self._model.index(r)) for r in range(self._model.rowCount()))
+        return [w for w in rows if isinstance(w, FileRow)]
+
+    def file_row_count(self) -> int:
+        return len(self.file_rows())
+
+    def file_row(self, transfer_id: int) -> FileRow | None:
+        """The widget showing a transfer, if its row is in the window."""
+        for widget in self.file_rows():
+            transfer = widget.bubble.transfer
+            if transfer is not None and transfer.id == transfer_id:
+                return widget
+        return None
+
+    def _add_file_rows(self, parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            index = self._model.index(row)
+            message = index.data(MessageListModel.MessageRole)
+            if isinstance(message, Message) and message.kind == "file":
+                widget = FileRow(message, self.contact_name, ROW_MARGIN_X)
+                widget.bubble.actionRequested.connect(self.fileAction)
+                self._show_transfer(widget, message)
+                self.setIndexWidget(index, widget)
+
+    def _update_file_rows(self, top: QModelIndex, bottom: QModelIndex, *_roles: object) -> None:
+        at_bottom = self.at_bottom()
+        resized = False
+        for row in range(top.row(), bottom.row() + 1):
+            index = self._model.index(row)
+            widget = self.indexWidget(index)
+            if isinstance(widget, FileRow):
+                before = widget.sizeHint().height()
+                self._show_transfer(widget, widget.bubble.message)
+                if widget.sizeHint().height() != before:
+                    self._delegate.sizeHintChanged.emit(index)  # buttons or progress came/went
+                    resized = True
+        if resized and at_bottom:
+            QTimer.singleShot(0, self._stick_after_resize)
+
+    def _show_transfer(self, widget: FileRow, message: Message) -> None:
+        transfer = self._model.transfer_for(message)
+        saved = self._model.saved.get(transfer.id) if transfer is not None else None
+        widget.bubble.show_transfer(transfer, saved)
 
     def _maybe_page(self) -> None:
         """Near the top: fetch older; near the bottom of a trimmed window: fetch newer."""

@@ -1,4 +1,5 @@
-"""The contact list: model, row painting, and the pending-requests section above it."""
+"""The contact list: model, row painting, the requests section above it (theirs to decide,
+ours waiting), and the Ctrl+K quick switcher."""
 
 from __future__ import annotations
 
@@ -6,19 +7,25 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     QRectF,
     QSize,
+    QSortFilterProxyModel,
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeyEvent, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QListView,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
@@ -29,7 +36,14 @@ from PySide6.QtWidgets import (
 
 from . import theme
 from .engine import ContactSummary, RequestSummary
-from .texts import path_short, path_text, trust_text, unread_text, when_text
+from .texts import (
+    fingerprint_text,
+    path_short,
+    path_text,
+    trust_text,
+    unread_text,
+    when_text,
+)
 from .widgets import paint_avatar, paint_dot
 
 Index = QModelIndex | QPersistentModelIndex
@@ -66,6 +80,10 @@ class ContactListModel(QAbstractListModel):
             return f"{contact.display_name}\n{path_text(path)}\n{trust_text(contact.trust)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             parts = [contact.display_name, trust_text(contact.trust), path_text(path)]
+            if contact.awaiting_acceptance:
+                parts.append(self.tr("waiting for them to accept your request"))
+            if contact.blocked:
+                parts.append(self.tr("blocked"))
             if contact.unread:
                 parts.append(unread_text(contact.unread))
             return ", ".join(parts)
@@ -182,9 +200,15 @@ class ContactDelegate(QStyledItemDelegate):
             painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
 
         preview = contact.preview.replace("\n", " ")
+        if contact.preview_kind == "file":
+            preview = self.tr("File: %1").replace("%1", preview)
         if contact.preview_outgoing:
             preview = self.tr("You: %1").replace("%1", preview)
-        if not preview:
+        if contact.blocked:
+            preview = self.tr("Blocked")
+        elif not preview and contact.awaiting_acceptance:
+            preview = self.tr("Request sent: waiting for them to accept")
+        elif not preview:
             preview = path_short(path)
         room = right - left - (unread_w + 8 if unread_w else 0)
         painter.setFont(small)
@@ -216,10 +240,13 @@ def _paint_trust_badge(painter: QPainter, rect: QRectF, trust: str) -> None:
 
 
 class RequestsSection(QFrame):
-    """Pending contact requests, above the contacts; hidden when there are none."""
+    """Contact requests above the chats: theirs (accept, decline, block) and ours (waiting
+    for them to accept; withdraw). Hidden when there are none."""
 
     accepted = Signal(int)
     declined = Signal(int)
+    blocked = Signal(int)
+    withdrawn = Signal(int)  # contact id of a request we sent
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -230,19 +257,69 @@ class RequestsSection(QFrame):
         self.title = QLabel()
         self.title.setObjectName("sectionTitle")
         self._layout.addWidget(self.title)
+        self._incoming_box = QVBoxLayout()
+        self._incoming_box.setSpacing(6)
+        self._layout.addLayout(self._incoming_box)
+        self.sent_title = QLabel()
+        self.sent_title.setObjectName("sectionTitle")
+        self._layout.addWidget(self.sent_title)
+        self._sent_box = QVBoxLayout()
+        self._sent_box.setSpacing(4)
+        self._layout.addLayout(self._sent_box)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self._layout.addWidget(self.error)
         self._rows: list[QWidget] = []
-        self.hide()
+        self._sent_rows: list[QWidget] = []
+        self._incoming: list[RequestSummary] = []
+        self._sent: list[ContactSummary] = []
+        self.error.hide()
+        self._update()
 
     def set_requests(self, requests: list[RequestSummary]) -> None:
+        if requests == self._incoming and self._rows:
+            return  # unchanged: no relayout of the sidebar
         for row in self._rows:
+            row.hide()  # at once: a click on a row on its way out would act on a stale request
             row.deleteLater()
         self._rows = []
+        self._incoming = list(requests)
         self.title.setText(self.tr("Contact requests (%1)").replace("%1", str(len(requests))))
         for request in requests:
             row = self._row(request)
             self._rows.append(row)
-            self._layout.addWidget(row)
-        self.setVisible(bool(requests))
+            self._incoming_box.addWidget(row)
+        self._update()
+
+    def set_sent(self, contacts: list[ContactSummary]) -> None:
+        """Our requests not accepted yet (contacts we cannot reach until they accept)."""
+        if [(c.id, c.display_name) for c in contacts] == [
+            (c.id, c.display_name) for c in self._sent
+        ]:
+            self._sent = list(contacts)
+            return  # unchanged: no relayout of the sidebar
+        for row in self._sent_rows:
+            row.hide()
+            row.deleteLater()
+        self._sent_rows = []
+        self._sent = list(contacts)
+        self.sent_title.setText(self.tr("Sent requests (%1)").replace("%1", str(len(contacts))))
+        for contact in contacts:
+            row = self._sent_row(contact)
+            self._sent_rows.append(row)
+            self._sent_box.addWidget(row)
+        self._update()
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.setVisible(bool(text))
+        self._update()
+
+    def _update(self) -> None:
+        self.title.setVisible(bool(self._incoming))
+        self.sent_title.setVisible(bool(self._sent))
+        self.setVisible(bool(self._incoming or self._sent or self.error.text()))
 
     def _row(self, request: RequestSummary) -> QWidget:
         card = QFrame()
@@ -257,7 +334,15 @@ class RequestsSection(QFrame):
             message.setWordWrap(True)
             message.setObjectName("muted")
             layout.addWidget(message)
+        if request.fingerprint:
+            name.setToolTip(
+                self.tr("Key fingerprint: %1").replace("%1", fingerprint_text(request.fingerprint))
+            )
         buttons = QHBoxLayout()
+        block = QPushButton(self.tr("Block"))
+        block.setObjectName("flat")
+        block.setToolTip(self.tr("Decline, and refuse every later request from this person"))
+        block.setAccessibleName(self.tr("Block %1").replace("%1", request.display_name))
         accept = QPushButton(self.tr("Accept"))
         accept.setObjectName("primary")
         accept.setAccessibleName(self.tr("Accept %1").replace("%1", request.display_name))
@@ -265,8 +350,97 @@ class RequestsSection(QFrame):
         decline.setAccessibleName(self.tr("Decline %1").replace("%1", request.display_name))
         accept.clicked.connect(lambda: self.accepted.emit(request.id))
         decline.clicked.connect(lambda: self.declined.emit(request.id))
+        block.clicked.connect(lambda: self.blocked.emit(request.id))
+        buttons.addWidget(block)
         buttons.addStretch(1)
         buttons.addWidget(decline)
         buttons.addWidget(accept)
         layout.addLayout(buttons)
         return card
+
+    def _sent_row(self, contact: ContactSummary) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(4, 0, 0, 0)
+        texts = QVBoxLayout()
+        texts.setSpacing(0)
+        name = QLabel(contact.display_name)
+        name.setStyleSheet("font-weight: 600;")
+        note = QLabel(self.tr("Waiting for them to accept"))
+        note.setObjectName("muted")
+        texts.addWidget(name)
+        texts.addWidget(note)
+        withdraw = QPushButton(self.tr("Withdraw"))
+        withdraw.setObjectName("flat")
+        withdraw.setToolTip(self.tr("Forget this request and the contact"))
+        withdraw.setAccessibleName(
+            self.tr("Withdraw request to %1").replace("%1", contact.display_name)
+        )
+        withdraw.clicked.connect(lambda: self.withdrawn.emit(contact.id))
+        layout.addLayout(texts, 1)
+        layout.addWidget(withdraw)
+        return row
+
+
+class QuickSwitcher(QDialog):
+    """Ctrl+K: type part of a name, Enter opens that chat (arrows choose, Esc closes)."""
+
+    chosen = Signal(int)
+
+    def __init__(self, model: ContactListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Go to a chat"))
+        self.setMinimumSize(380, 420)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(self.tr("Type a name"))
+        self.search.setAccessibleName(self.tr("Search contacts"))
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(model)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.list = QListView()
+        self.list.setModel(self.proxy)
+        self.list.setItemDelegate(ContactDelegate(self.list))
+        self.list.setUniformItemSizes(True)
+        self.list.setAccessibleName(self.tr("Matching contacts"))
+        self.empty = QLabel(self.tr("No contact has that name."))
+        self.empty.setObjectName("muted")
+        self.empty.hide()
+        layout.addWidget(self.search)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty)
+        self.search.textChanged.connect(self._filter)
+        self.search.returnPressed.connect(self._choose_current)
+        self.search.installEventFilter(self)
+        self.list.activated.connect(self._choose)
+        self._filter("")
+
+    def _filter(self, text: str) -> None:
+        self.proxy.setFilterFixedString(text.strip())
+        has_any = self.proxy.rowCount() > 0
+        self.empty.setVisible(not has_any)
+        if has_any:
+            self.list.setCurrentIndex(self.proxy.index(0, 0))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Up and Down in the search box move through the list."""
+        if watched is self.search and isinstance(event, QKeyEvent):
+            key = event.key()
+            if event.type() == QEvent.Type.KeyPress and key in (Qt.Key.Key_Down, Qt.Key.Key_Up):
+                row = self.list.currentIndex().row() + (1 if key == Qt.Key.Key_Down else -1)
+                if 0 <= row < self.proxy.rowCount():
+                    self.list.setCurrentIndex(self.proxy.index(row, 0))
+                return True
+        return super().eventFilter(watched, event)
+
+    def _choose_current(self) -> None:
+        self._choose(self.list.currentIndex())
+
+    def _choose(self, index: QModelIndex) -> None:
+        if not index.isValid():
+            return
+        contact = index.data(ContactListModel.ContactRole)
+        if contact is not None:
+            self.chosen.emit(contact.id)
+            self.accept()

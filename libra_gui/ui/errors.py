@@ -15,12 +15,16 @@ from typing import Literal
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 from ..core import errors as core
+from ..core.crypto.alias import AliasSyntaxError
 from ..core.net.tor import errors as tor
 from ..core.protocol.uri import InviteError, InviteVersionError
+from ..core.services import app_settings, files, lookup
 from ..core.services.contacts import ContactError, KeyChanged
-from ..core.services.messaging import UnknownContact
-from ..core.services.qr import QrError
-from .engine import EngineStopped, NotOnline, NotUnlocked
+from ..core.services.direct_policy import PolicyError
+from ..core.services.messaging import NotConnected, UnknownContact
+from ..core.services.qr import NotAnInvite, QrError
+from ..core.services.trust import TrustError
+from .engine import EngineStopped, LookupExpired, NotOnline, NotUnlocked
 
 Action = Literal["retry", "choose_tor", "bridges"]
 _CTX = "UserMessages"  # also spelled out in every marker: lupdate needs a literal
@@ -178,6 +182,143 @@ _MESSAGES: dict[type[BaseException], tuple[str, str, tuple[Action, ...]]] = {
         ),
         (),
     ),
+    AliasSyntaxError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Check the words"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "An alias is three words from Libra's word list, like amber-falcon-canyon. Check "
+            "the spelling with your contact.",
+        ),
+        (),
+    ),
+    lookup.AliasNotFound: (
+        QT_TRANSLATE_NOOP("UserMessages", "Nobody found with these words"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "Check the words, and ask your contact to turn on “Let people find me”. A private "
+            "alias is found only with its invite link or QR code.",
+        ),
+        (),
+    ),
+    lookup.ImpostorBeacon: (
+        QT_TRANSLATE_NOOP("UserMessages", "Not the right person"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "Whoever answered is not the owner of these words, so nothing was sent. Ask your "
+            "contact for their invite link or QR code instead.",
+        ),
+        (),
+    ),
+    lookup.RequestRefused: (
+        QT_TRANSLATE_NOOP("UserMessages", "Request not taken"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "Your contact's Libra did not take the request (the details say why). Try again "
+            "later, or ask your contact for a new invite.",
+        ),
+        (),
+    ),
+    lookup.LookupFailed: (
+        QT_TRANSLATE_NOOP("UserMessages", "Could not reach them"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "The connection over Tor broke off. Check that Libra is connected (status bar), "
+            "then try again.",
+        ),
+        (),
+    ),
+    LookupExpired: (
+        QT_TRANSLATE_NOOP("UserMessages", "Search again"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages", "Too much time has passed since the search. Search again, then send."
+        ),
+        (),
+    ),
+    NotConnected: (
+        QT_TRANSLATE_NOOP("UserMessages", "Your contact is not connected"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "This works only while your contact is online (their dot is purple or green). Try "
+            "again when they are.",
+        ),
+        (),
+    ),
+    TrustError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Trust not changed"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "Trust goes up one step at a time, and not while a key change waits for your "
+            "decision. The details say what is missing.",
+        ),
+        (),
+    ),
+    PolicyError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Setting not changed"),
+        QT_TRANSLATE_NOOP("UserMessages", "Libra cannot use that value; the details say why."),
+        (),
+    ),
+    files.SourceChanged: (
+        QT_TRANSLATE_NOOP("UserMessages", "The file changed"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "The file was changed, moved or deleted before it was sent completely. Send it again.",
+        ),
+        (),
+    ),
+    files.SourceError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Cannot read this file"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "Check that the file exists and that you may open it, then try again.",
+        ),
+        (),
+    ),
+    files.FileTooLarge: (
+        QT_TRANSLATE_NOOP("UserMessages", "File too large"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "The file is larger than Libra allows. Share a smaller file, or split it.",
+        ),
+        (),
+    ),
+    files.NotEnoughSpace: (
+        QT_TRANSLATE_NOOP("UserMessages", "Not enough disk space"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages", "Free some space on this computer, then accept the file again."
+        ),
+        (),
+    ),
+    files.SaveError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Could not save the file"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "Choose another folder: one you may write to, on a disk with free space.",
+        ),
+        (),
+    ),
+    files.TransferStateError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Not possible any more"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "The file transfer has moved on (it finished or was cancelled). See the file in the "
+            "chat.",
+        ),
+        (),
+    ),
+    files.FileTransferError: (
+        QT_TRANSLATE_NOOP("UserMessages", "File transfer problem"),
+        QT_TRANSLATE_NOOP("UserMessages", "The details below say why. Try again."),
+        (),
+    ),
+    NotAnInvite: (
+        QT_TRANSLATE_NOOP("UserMessages", "Not a Libra invite"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "This QR code holds something else. Ask your contact to show the code from "
+            "“My alias” in Libra.",
+        ),
+        (),
+    ),
     core.CardError: (
         QT_TRANSLATE_NOOP("UserMessages", "Not a valid contact card"),
         QT_TRANSLATE_NOOP(
@@ -189,6 +330,58 @@ _MESSAGES: dict[type[BaseException], tuple[str, str, tuple[Action, ...]]] = {
         QT_TRANSLATE_NOOP("UserMessages", "Libra cannot accept this"),
         QT_TRANSLATE_NOOP(
             "UserMessages", "Correct what the details below describe, then try again."
+        ),
+        (),
+    ),
+    # Settings (core/services/app_settings.py): the details name the line or value.
+    app_settings.BridgeLineError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Check the bridge lines"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "A bridge line is incomplete or not valid (the details say which). Copy the lines "
+            "again exactly as you got them, one bridge per line, or remove that line.",
+        ),
+        (),
+    ),
+    app_settings.TransportMissing: (
+        QT_TRANSLATE_NOOP("UserMessages", "These bridges cannot be used here"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "The program for this kind of bridge is missing. Reinstall Libra, or get bridges "
+            "of another kind (obfs4 or snowflake).",
+        ),
+        (),
+    ),
+    app_settings.TorLineError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Check the extra Tor settings"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "One of the extra Tor settings cannot be used (the details say which and why). "
+            "Correct or remove it, then save again.",
+        ),
+        (),
+    ),
+    app_settings.TorProgramError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Check how Libra reaches Tor"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "Choose the Tor program file or enter the running Tor's control port, or switch back "
+            "to the Tor that comes with Libra.",
+        ),
+        (),
+    ),
+    app_settings.PassphraseTooShort: (
+        QT_TRANSLATE_NOOP("UserMessages", "Passphrase too short"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "Use at least 8 characters. Four or more random words are strong and easy to remember.",
+        ),
+        (),
+    ),
+    app_settings.SettingsError: (
+        QT_TRANSLATE_NOOP("UserMessages", "Setting not saved"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages", "Correct what the details below describe, then save again."
         ),
         (),
     ),

@@ -118,3 +118,104 @@ def when_text(ms: int) -> str:
     if 0 < days < 7:
         return locale.dayName(moment.date().dayOfWeek(), QLocale.FormatType.ShortFormat)
     return locale.toString(moment.date(), QLocale.FormatType.ShortFormat)
+
+
+def trust_explained(trust: str) -> str:
+    """One sentence per trust level, for the contact details screen."""
+    texts = {
+        "unknown": QCoreApplication.translate(
+            "States", "You have not checked that this is really them."
+        ),
+        "known": QCoreApplication.translate(
+            "States",
+            "You have not checked that this is really them. Compare safety numbers or ask a "
+            "question only they can answer.",
+        ),
+        "verified": QCoreApplication.translate(
+            "States", "You checked that this is really them: nobody is in the middle."
+        ),
+        "trusted": QCoreApplication.translate(
+            "States", "Verified, and you trust this person (for example, for direct connections)."
+        ),
+    }
+    return texts.get(trust, texts["unknown"])
+
+
+def direct_policy_text(policy: str, default: str) -> str:
+    """The choices for a contact's direct connection (``default``: what "default" means)."""
+    if policy == "allowed":
+        return QCoreApplication.translate("States", "Allowed with this contact")
+    if policy == "off":
+        return QCoreApplication.translate("States", "Never: always through Tor")
+    if default == "known":
+        return QCoreApplication.translate("States", "Automatic (all contacts)")
+    if default == "off":
+        return QCoreApplication.translate("States", "Automatic (off for everyone)")
+    return QCoreApplication.translate("States", "Automatic (verified contacts only)")
+
+
+def ip_warning() -> str:
+    """core.services.direct_policy.IP_WARNING, in the user's language."""
+    return QCoreApplication.translate(
+        "States",
+        "A direct connection is faster, but it shows your IP address (and so roughly where you "
+        "are) to this contact, and to any STUN/TURN server you set up. When it is off, "
+        "everything goes through Tor and nobody learns your IP address.",
+    )
+
+
+def size_text(size: int) -> str:
+    """A file size people read: 912 bytes, 14 KB, 3.4 MB, 1.2 GB (decimal units)."""
+    locale = QLocale()
+    if size < 1000:
+        return QCoreApplication.translate("States", "%1 bytes").replace("%1", str(size))
+    for unit, factor in (("KB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        value = size / factor
+        if value < 1000 or unit == "GB":
+            digits = 1 if value < 10 else 0
+            return f"{locale.toString(value, 'f', digits)} {unit}"
+    return str(size)  # unreachable
+
+
+def file_state_text(
+    state: str, direction: str, reason: str | None, done: int, size: int, name: str
+) -> str:
+    """What a file bubble says under the file name."""
+    percent = int(done * 100 / size) if size else 100
+    if state == "offered":
+        if direction == "out":
+            return QCoreApplication.translate("States", "Waiting for %1 to accept").replace(
+                "%1", name
+            )
+        return QCoreApplication.translate("States", "Accept to download it")
+    if state in ("accepted", "transferring"):
+        if reason == "stalled":
+            return QCoreApplication.translate("States", "Waiting for the connection… %1%").replace(
+                "%1", str(percent)
+            )
+        if direction == "out":
+            return QCoreApplication.translate("States", "Sending… %1%").replace("%1", str(percent))
+        return QCoreApplication.translate("States", "Downloading… %1%").replace("%1", str(percent))
+    if state == "done":
+        return (
+            QCoreApplication.translate("States", "Sent")
+            if direction == "out"
+            else QCoreApplication.translate("States", "Received")
+        )
+    if state == "cancelled":
+        if reason and reason.startswith("peer:"):
+            return QCoreApplication.translate("States", "Cancelled by %1").replace("%1", name)
+        if reason in ("too_large", "no_space"):
+            return QCoreApplication.translate("States", "Declined: too large for the space left")
+        return QCoreApplication.translate("States", "Cancelled")
+    if direction == "out":
+        return QCoreApplication.translate("States", "Failed: send it again")
+    return QCoreApplication.translate("States", "Failed: ask %1 to send it again").replace(
+        "%1", name
+    )
+
+
+def fingerprint_text(fingerprint: bytes) -> str:
+    """A key fingerprint as groups of four hex digits (for reading aloud)."""
+    digits = fingerprint.hex().upper()
+    return " ".join(digits[i : i + 4] for i in range(0, len(digits), 4))

@@ -90,6 +90,7 @@ DARK = Colors(
 )
 
 _current = LIGHT
+_follow_system = True  # False once the user (or a caller) picks light or dark
 
 
 def colors() -> Colors:
@@ -101,14 +102,20 @@ def system_is_dark() -> bool:
     return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
 
 
+def apply_choice(app: QApplication, choice: str) -> None:
+    """Apply the Appearance setting at once: "system", "light" or "dark"."""
+    apply(app, {"light": False, "dark": True}.get(choice))
+
+
 def apply(app: QApplication, dark: bool | None = None) -> None:
     """Style the whole app; ``dark`` None follows the system (and its later changes)."""
-    global _current
+    global _current, _follow_system
+    _follow_system = dark is None
     if dark is None:
         dark = system_is_dark()
         if not app.property("libraFollowsScheme"):
             app.setProperty("libraFollowsScheme", True)
-            app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply(app))
+            app.styleHints().colorSchemeChanged.connect(lambda _scheme: _system_changed(app))
     _current = c = DARK if dark else LIGHT
     app.setStyle("Fusion")
     font = app.font()
@@ -120,6 +127,12 @@ def apply(app: QApplication, dark: bool | None = None) -> None:
     app.setStyleSheet(_style_sheet(c))
     for widget in app.topLevelWidgets():
         widget.update()
+
+
+def _system_changed(app: QApplication) -> None:
+    """The desktop switched light/dark: follow it unless the user chose a theme."""
+    if _follow_system:
+        apply(app)
 
 
 def _palette(c: Colors) -> QPalette:
@@ -163,7 +176,52 @@ def _style_sheet(c: Colors) -> str:
     QLabel#chatTitle {{ font-size: 12pt; font-weight: 600; }}
     QLabel#aliasWords {{ font-size: 17pt; font-weight: 600; color: {c.accent}; }}
     QLabel#error {{ color: {c.danger}; }}
+    QLabel#success {{ color: {c.success}; }}
+    QLabel#trustNote {{ background: {c.sidebar}; border-radius: 8px; padding: 8px 10px; }}
+    QLabel#trustNote[kind="ok"] {{ color: {c.success}; }}
+    QLabel#trustNote[kind="warn"] {{ color: {c.warning}; }}
+    QLabel#trustNote[kind="danger"] {{ color: {c.danger}; }}
+    QLabel#bigTick {{ font-size: 34pt; color: {c.success}; }}
+    QLabel#safetyNumber {{ font-family: monospace; font-size: 13pt; letter-spacing: 1px; }}
+    QPushButton#chip {{ border-radius: 12px; padding: 3px 10px; color: {c.accent}; }}
+    QPushButton#danger {{ color: {c.danger}; }}
+    QPushButton#danger:hover {{ border-color: {c.danger}; }}
+    QToolButton#attach {{ border: none; border-radius: 18px; background: transparent; }}
+    QToolButton#attach:hover {{ background: {c.sidebar}; }}
+    QFrame#fileBubble {{ background: {c.bubble_in}; border-radius: 14px; }}
+    QFrame#fileBubble[outgoing="true"] {{ background: {c.bubble_out}; }}
+    QFrame#fileBubble QLabel {{ color: {c.bubble_in_text}; background: transparent; }}
+    QFrame#fileBubble[outgoing="true"] QLabel {{ color: {c.bubble_out_text}; }}
+    QFrame#fileBubble[outgoing="true"] QProgressBar {{ background: rgba(255, 255, 255, 70); }}
+    QFrame#fileBubble[outgoing="true"] QProgressBar::chunk {{ background: #ffffff; }}
+    QFrame#banner {{ background: {c.selection}; border-bottom: 1px solid {c.border}; }}
+    QFrame#dangerBanner {{ background: {c.surface}; border: 1px solid {c.danger};
+        border-radius: 10px; }}
     QLabel#sectionTitle {{ color: {c.muted}; font-weight: 600; }}
+    QListWidget#settingsNav {{ background: {c.sidebar}; border: none;
+        border-right: 1px solid {c.border}; padding: 10px 8px; outline: 0; }}
+    QListWidget#settingsNav::item {{ padding: 0 12px; margin: 1px 0; border-radius: 8px;
+        color: {c.text}; }}
+    QListWidget#settingsNav::item:selected {{ background: {c.selection}; color: {c.text}; }}
+    QListWidget#settingsNav::item:hover:!selected {{ background: {c.border}; }}
+    QScrollArea#settingsPage, QWidget#settingsPageBody {{ background: {c.window};
+        border: none; }}
+    QLabel#pageTitle {{ font-size: 16pt; font-weight: 600; }}
+    QLabel#check[kind="ok"] {{ color: {c.success}; }}
+    QLabel#check[kind="bad"] {{ color: {c.danger}; }}
+    QLabel#check[kind="info"] {{ color: {c.muted}; }}
+    QLabel#ipWarning {{ background: {c.sidebar}; color: {c.text}; border-left: 3px solid
+        {c.warning}; border-radius: 6px; padding: 8px 10px; }}
+    QPlainTextEdit#mono {{ font-family: monospace; }}
+    QRadioButton::indicator {{ width: 14px; height: 14px; border-radius: 8px;
+        border: 1px solid {c.muted}; background: {c.surface}; }}
+    QRadioButton::indicator:checked {{ width: 8px; height: 8px; border: 4px solid {c.accent};
+        background: {c.accent_text}; }}
+    QRadioButton::indicator:disabled {{ border-color: {c.border}; }}
+    QComboBox QAbstractItemView {{ background: {c.surface}; color: {c.text};
+        border: 1px solid {c.border}; selection-background-color: {c.selection};
+        selection-color: {c.text}; }}
+    QComboBox:disabled, QSpinBox:disabled {{ color: {c.muted}; }}
     QFrame#card {{ background: {c.surface}; border: 1px solid {c.border}; border-radius: 10px; }}
     QFrame#errorCard {{ background: {c.surface}; border: 1px solid {c.danger};
         border-radius: 10px; }}

@@ -2,7 +2,8 @@
 
 Tor starts in the background; the window is usable meanwhile (messages are queued). When it
 fails, the panel says why (ui/errors.py) and offers what helps: choose the tor program, add
-bridges (extra torrc lines), try again. Each of those restarts tor through the facade.
+bridges, try again, or all Tor settings. A chosen program and bridges are saved in the
+profile's settings (core/services/app_settings.py) and tor restarts with them.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import LibraError
 from ..core.net.tor.binary import find_tor
+from ..core.services import app_settings
 from . import theme
 from .engine import EngineFacade
 from .errors import user_message
+from .settings_dialog import open_settings
 from .states import TorStatus
 from .texts import tor_phase_text
 from .widgets import BusyIndicator, ErrorCard, StatusDot
@@ -83,46 +86,97 @@ class TorStatusItem(QWidget):
 
 
 class BridgesDialog(QDialog):
-    """Extra Tor lines (bridges, pluggable transports), one per line."""
+    """Paste bridge lines, one per line; each is checked as it is typed."""
 
-    def __init__(self, lines: list[str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        lines: list[str],
+        parent: QWidget | None = None,
+        *,
+        tor_program: Path | None = None,
+    ) -> None:
         super().__init__(parent)
+        self._tor_program = tor_program
         self.setWindowTitle(self.tr("Bridges"))
-        self.resize(560, 420)
+        self.resize(600, 460)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 18, 20, 18)
         layout.setSpacing(10)
         title = QLabel(self.tr("Connect through bridges"))
         title.setObjectName("chatTitle")
         help_text = QLabel(
             self.tr(
-                "If Tor is blocked where you are, bridges help it connect. Get bridge lines from "
-                "https://bridges.torproject.org or from a friend, and paste them below, each "
-                "setting on its own line, for example:"
-            )
+                "If Tor is blocked where you are, bridges help it connect. Get bridge lines at "
+                "%1, by email from bridges@torproject.org, or from a friend, and paste them "
+                "below, one bridge per line. They look like this:"
+            ).replace("%1", '<a href="https://bridges.torproject.org">bridges.torproject.org</a>')
         )
+        help_text.setTextFormat(Qt.TextFormat.RichText)
+        help_text.setOpenExternalLinks(True)
         help_text.setWordWrap(True)
-        example = QLabel(
-            "UseBridges 1\nClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy\n"
-            "Bridge obfs4 192.0.2.10:443 FINGERPRINT cert=… iat-mode=0"
-        )
+        example = QLabel("obfs4 192.0.2.10:443 4B1A2C… cert=Q2pV… iat-mode=0")
         example.setObjectName("muted")
         example.setStyleSheet("font-family: monospace;")
         self.editor = QPlainTextEdit("\n".join(lines))
+        self.editor.setObjectName("mono")
         self.editor.setAccessibleName(self.tr("Bridge lines"))
         self.editor.setPlaceholderText(self.tr("Paste bridge lines here"))
+        self.check = QLabel()
+        self.check.setObjectName("check")
+        self.check.setWordWrap(True)
+        self.error = ErrorCard(self)
         buttons = QDialogButtonBox()
-        save = buttons.addButton(
+        self.save = buttons.addButton(
             self.tr("Save and reconnect"), QDialogButtonBox.ButtonRole.AcceptRole
         )
-        save.setObjectName("primary")
+        self.save.setObjectName("primary")
         buttons.addButton(self.tr("Cancel"), QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._save)
         buttons.rejected.connect(self.reject)
-        for widget in (title, help_text, example, self.editor, buttons):
+        for widget in (title, help_text, example, self.editor, self.check, self.error, buttons):
             layout.addWidget(widget)
+        self.editor.textChanged.connect(self._check)
+        self._check()
 
     def lines(self) -> list[str]:
         return [ln.strip() for ln in self.editor.toPlainText().splitlines() if ln.strip()]
+
+    def bridges(self) -> list[app_settings.Bridge]:
+        """The bridges pasted (BridgeLineError if a line is not one)."""
+        return app_settings.parse_bridges(self.lines())
+
+    def _check(self) -> None:
+        self.error.hide()
+        try:
+            found = self.bridges()
+        except app_settings.BridgeLineError as exc:
+            self._say("bad", f"{user_message(exc).title}: {exc}")
+            return
+        if not found:
+            self._say("info", self.tr("No bridges: Libra connects to Tor directly."))
+            return
+        kinds = ", ".join(sorted({b.transport or self.tr("plain") for b in found}))
+        if len(found) == 1:
+            self._say("ok", self.tr("1 bridge: %1").replace("%1", kinds))
+        else:
+            text = self.tr("%1 bridges: %2").replace("%1", str(len(found))).replace("%2", kinds)
+            self._say("ok", text)
+
+    def _say(self, kind: str, text: str) -> None:
+        self.check.setText(text)
+        self.check.setProperty("kind", kind)
+        self.check.style().unpolish(self.check)
+        self.check.style().polish(self.check)
+        self.save.setEnabled(kind != "bad")
+
+    def _save(self) -> None:
+        """Refuse here what saving would refuse (a transport whose program is missing)."""
+        try:
+            app_settings.bridge_lines(self.bridges(), self._tor_program)
+        except app_settings.SettingsError as exc:
+            self.error.show_message(user_message(exc))
+            return
+        self.accept()
 
 
 class TorPanel(QDialog):
@@ -178,13 +232,21 @@ class TorPanel(QDialog):
         self.choose_button = QPushButton(self.tr("Choose Tor program…"))
         self.bridges_button = QPushButton(self.tr("Bridges…"))
         self.retry_button = QPushButton(self.tr("Reconnect"))
+        self.settings_button = QPushButton(self.tr("All Tor settings…"))
+        self.settings_button.setObjectName("flat")
         close = QPushButton(self.tr("Close"))
         close.setObjectName("primary")
         self.choose_button.clicked.connect(self.choose_tor)
         self.bridges_button.clicked.connect(self.edit_bridges)
         self.retry_button.clicked.connect(self.retry)
+        self.settings_button.clicked.connect(self.open_tor_settings)
         close.clicked.connect(self.accept)
-        for button in (self.choose_button, self.bridges_button, self.retry_button):
+        for button in (
+            self.choose_button,
+            self.bridges_button,
+            self.retry_button,
+            self.settings_button,
+        ):
             actions.addWidget(button)
         actions.addStretch(1)
         actions.addWidget(close)
@@ -195,6 +257,8 @@ class TorPanel(QDialog):
         layout.addWidget(self.step)
         layout.addLayout(form)
         layout.addWidget(self.error)
+        self.save_error = ErrorCard(self)
+        layout.addWidget(self.save_error)
         layout.addStretch(1)
         layout.addLayout(actions)
         facade.torStatusChanged.connect(self.show_status)
@@ -237,11 +301,18 @@ class TorPanel(QDialog):
 
     def _show_settings(self) -> None:
         settings = self._facade.tor_settings
+        mode = self._facade.tor_prefs.mode
         if settings.attach is not None:
             self.mode.setText(
                 self.tr("Using a Tor you run yourself (%1)").replace(
                     "%1", settings.attach.describe()
                 )
+            )
+        elif settings.tor_path is not None and mode in ("system", "custom"):
+            self.mode.setText(
+                self.tr("Libra runs the Tor installed on this computer")
+                if mode == "system"
+                else self.tr("Libra runs the Tor program you chose")
             )
         else:
             self.mode.setText(self.tr("Libra runs its own Tor"))
@@ -258,14 +329,38 @@ class TorPanel(QDialog):
             self.bridges.setText(self.tr("none"))
 
     def retry(self) -> None:
+        self.save_error.hide()
         self._facade.restart_tor()
 
     def choose_tor(self) -> None:
         path, _filter = QFileDialog.getOpenFileName(self, self.tr("Choose the Tor program"))
         if path:
-            self._facade.restart_tor(tor_path=Path(path))
+            self.use_tor_program(Path(path))
+
+    def use_tor_program(self, path: Path) -> None:
+        """Save ``path`` as the Tor program (Settings → Tor → "A Tor program I choose")."""
+        self._save(mode="custom", tor_path=str(path))
 
     def edit_bridges(self) -> None:
-        dialog = BridgesDialog(list(self._facade.tor_settings.extra_torrc), self)
+        prefs = self._facade.tor_prefs
+        program = app_settings.tor_program(prefs)
+        dialog = BridgesDialog(list(prefs.bridges), self, tor_program=program)
         if dialog.exec() == QDialog.DialogCode.Accepted:
-            self._facade.restart_tor(extra_torrc=dialog.lines())
+            self.save_bridges(dialog.bridges())
+
+    def save_bridges(self, bridges: list[app_settings.Bridge]) -> None:
+        """Save the bridges (none: bridges off) and reconnect through them."""
+        lines = tuple(b.line() for b in bridges)
+        self._save(use_bridges=bool(lines), bridges=lines)
+
+    def open_tor_settings(self) -> None:
+        open_settings(self, self._facade, "tor")
+
+    def _save(self, **changes: object) -> None:
+        self.save_error.hide()
+        self._facade.then(
+            self._facade.update_tor_prefs(**changes),
+            self,
+            lambda _prefs: self._show_settings(),
+            lambda error: self.save_error.show_message(user_message(error)),
+        )

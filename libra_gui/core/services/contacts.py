@@ -8,12 +8,16 @@ until the user accepts it (services/trust.py) and KeyChanged is raised.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 from ..errors import CardError, LibraError
 from ..protocol.card import ContactCard
 from ..storage import contacts as contacts_repo
 from ..storage import conversations as conversations_repo
+from ..storage import files as files_repo
+from ..storage import requests as requests_repo
+from ..storage import settings as settings_repo
 from ..storage._conn import Connection
 from ..storage.contacts import Contact, Trust
 from . import trust as trust_service
@@ -75,6 +79,63 @@ async def add_from_card(
 
 async def list_contacts(profile: Profile) -> list[Contact]:
     return await profile.db.run(contacts_repo.list_all)
+
+
+PER_CONTACT_SETTINGS = (trust_service.PENDING_CARD_SETTING, "ratchet.used_otks.{}")
+"""Settings rows named after a contact id (deleted with the contact; the rest cascades)."""
+
+
+async def remove(profile: Profile, contact_id: int) -> Contact:
+    """Delete a contact and everything kept for it: conversation, messages, outbox, ratchet
+    session and file transfers (by cascade), the settings rows named after it, and the sealed
+    chunk files of files it sent us. A running node must stop using the contact too
+    (Node.remove_contact does both). ContactError if there is no such contact."""
+
+    def drop(conn: Connection) -> tuple[Contact, list[str]]:
+        contact = contacts_repo.get(conn, contact_id)
+        if contact is None:
+            raise ContactError(f"no contact {contact_id}")
+        names = [
+            t.store_name
+            for t in files_repo.list_all(conn, contact_id)
+            if t.direction == "in" and t.store_name is not None
+        ]
+        for key in PER_CONTACT_SETTINGS:
+            settings_repo.delete(conn, key.format(contact_id))
+        contacts_repo.delete(conn, contact_id)
+        return contact, names
+
+    contact, names = await profile.db.transaction(drop)
+    if names:
+        await asyncio.to_thread(_remove_chunk_files, profile, names)
+    return contact
+
+
+def _remove_chunk_files(profile: Profile, names: list[str]) -> None:
+    """Delete sealed chunk files after the rows are gone (a crash in between leaves orphans,
+    which FileService.start removes)."""
+    directory = files_repo.files_dir(profile.db.paths.data_dir)
+    for name in names:
+        files_repo.remove(files_repo.chunk_path(directory, name))
+
+
+async def set_blocked(profile: Profile, contact_id: int, blocked: bool) -> Contact:
+    """Block or unblock a contact: a blocked contact is neither dialled nor accepted (the
+    running node applies it: Node.set_contact_blocked), and its identity is on the block list
+    so its contact requests are refused too. The conversation is kept."""
+
+    def store(conn: Connection) -> Contact:
+        contact = contacts_repo.get(conn, contact_id)
+        if contact is None:
+            raise ContactError(f"no contact {contact_id}")
+        contacts_repo.set_blocked(conn, contact_id, blocked)
+        if blocked:
+            requests_repo.block(conn, contact.identity_key, reason="contact blocked")
+        else:
+            requests_repo.unblock(conn, contact.identity_key)
+        return contacts_repo.get(conn, contact_id) or contact
+
+    return await profile.db.transaction(store)
 
 
 CARD_TEXT_PREFIX = "libra-card:1:"

@@ -238,7 +238,55 @@ class Node:
                 await self._follow(item)
         return contact
 
+    async def remove_contact(self, contact_id: int) -> Contact:
+        """Delete a contact and everything kept for it (contacts.remove), after cutting it off:
+        unfinished file transfers are cancelled, it is no longer accepted or dialled, and
+        its client authorization on our inbox is revoked."""
+        for transfer in await self.files.list(contact_id):
+            if transfer.state not in ("done", "failed", "cancelled"):
+                with contextlib.suppress(LibraError):
+                    await self.files.cancel(transfer.id)
+        await self._cut_off(contact_id)
+        contact = await contacts_service.remove(self.profile, contact_id)
+        await self.messaging.reset_peer(contact_id)
+        await self._reauthorize()
+        return contact
+
+    async def set_contact_blocked(self, contact_id: int, blocked: bool) -> Contact:
+        """Block (cut off and refuse, requests included) or unblock (follow again)."""
+        contact = await contacts_service.set_blocked(self.profile, contact_id, blocked)
+        action = Action.BLOCK if blocked else Action.UNBLOCK
+        self.beacon.on_decided(contact.identity_key, action)
+        if blocked:
+            await self._cut_off(contact_id)
+        known = await self._reauthorize()
+        if not blocked and self.peers is not None:
+            for item in known:
+                if item.contact.id == contact_id:
+                    await self._follow(item)
+        return contact
+
     # -- internals ---------------------------------------------------------------------------
+
+    async def _cut_off(self, contact_id: int) -> None:
+        """Stop accepting and dialling a contact, close its link, forget our key for its
+        inbox (the caller updates who may reach ours)."""
+        for identity, cid in list(self._identities.items()):
+            if cid == contact_id:
+                del self._identities[identity]
+        if self.peers is not None:
+            await self.peers.remove(contact_id)
+        inbox = self._inboxes.pop(contact_id, None)
+        if inbox is not None and self.address is not None:
+            with contextlib.suppress(LibraError):
+                await self.tor.remove_client_auth(inbox)
+
+    async def _reauthorize(self) -> list[_Reachable]:
+        """Give our inbox exactly the current (unblocked) contacts' client keys."""
+        known = await self._reachable()
+        if self.address is not None:
+            await self.tor.set_onion_clients(self.address, self._authorized_clients(known))
+        return known
 
     async def _webrtc_config(self) -> DirectConfig:
         specs = self._ice_override
