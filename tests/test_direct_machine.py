@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from libra_gui.core.protocol.backoff import Backoff
 from libra_gui.core.protocol.direct import (
     AbortAttempt,
     AcceptOffer,
@@ -19,7 +20,6 @@ from libra_gui.core.protocol.direct import (
     DirectPath,
     PathConfig,
     PathState,
-    RetryBackoff,
     SendDecline,
     SendHello,
     StartOffer,
@@ -32,7 +32,7 @@ from libra_gui.core.protocol.records import (
     DECLINE_POLICY,
 )
 
-NO_JITTER = PathConfig(backoff=RetryBackoff(jitter=0.0))
+NO_JITTER = PathConfig(backoff=Backoff(base=5.0, jitter=0.0))
 
 
 def ids() -> Callable[[], bytes]:
@@ -198,7 +198,7 @@ def test_the_backoff_doubles_up_to_the_cap():
 
 
 def test_jitter_shortens_the_delay_by_at_most_its_fraction():
-    backoff = RetryBackoff(base=5, jitter=0.5)
+    backoff = Backoff(base=5, jitter=0.5)
     assert backoff.delay(0, 0.7) == 0
     assert backoff.delay(1, 0.0) == 5 and backoff.delay(1, 0.999) > 2.5
     seen = set()
@@ -357,9 +357,9 @@ def test_turning_direct_on_locally_starts_at_once():
 
 def test_config_is_validated():
     with pytest.raises(ValueError):
-        RetryBackoff(base=0)
+        Backoff(base=0)
     with pytest.raises(ValueError):
-        RetryBackoff(jitter=1.0)
+        Backoff(jitter=1.0)
     with pytest.raises(ValueError):
         PathConfig(attempt_timeout=0)
 

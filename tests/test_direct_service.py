@@ -27,10 +27,11 @@ import pytest
 from test_link_support import HOST, Relay, fast
 from webrtc_support import loopback_ice  # noqa: F401  (a fixture)
 
-from libra_gui.core.net.peers import Backoff, PeerConfig, PeerInfo, PeerLinks
+from libra_gui.core.net.peers import PeerConfig, PeerInfo, PeerLinks
 from libra_gui.core.net.webrtc import DirectConfig
+from libra_gui.core.protocol.backoff import Backoff
 from libra_gui.core.protocol.card import ContactCard
-from libra_gui.core.protocol.direct import PathConfig, PathState, RetryBackoff
+from libra_gui.core.protocol.direct import PathConfig, PathState
 from libra_gui.core.protocol.records import (
     DirectAnswer,
     DirectDecline,
@@ -54,7 +55,7 @@ PASS = "direct service test passphrase"
 CONFIG = DirectServiceConfig(
     path=PathConfig(
         attempt_timeout=5.0,
-        backoff=RetryBackoff(base=0.2, cap=1.0),
+        backoff=Backoff(base=0.2, cap=1.0),
         stable_after=30.0,
         min_attempt_gap=0.05,
     ),

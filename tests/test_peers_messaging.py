@@ -16,7 +16,8 @@ from pathlib import Path
 
 from test_link_support import HOST, Relay, fast
 
-from libra_gui.core.net.peers import Backoff, PeerConfig, PeerInfo, PeerLinks
+from libra_gui.core.net.peers import PeerConfig, PeerInfo, PeerLinks
+from libra_gui.core.protocol.backoff import Backoff
 from libra_gui.core.protocol.card import ContactCard
 from libra_gui.core.services import contacts, profile
 from libra_gui.core.services.events import EventBus, MessageReceived, MessageStateChanged

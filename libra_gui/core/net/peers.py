@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from ..crypto.identity import IdentityKeys, fingerprint
 from ..errors import LibraError
+from ..protocol.backoff import Backoff
 from ..protocol.records import LinkRecord
 from .link import HandshakeAborted, HandshakeTimeout, Link, LinkConfig
 
@@ -66,27 +67,6 @@ class LinkSink(Protocol):
     async def link_down(self, contact_id: int, link: Link | None = None) -> None: ...
 
     async def receive(self, contact_id: int, records: Sequence[LinkRecord]) -> None: ...
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Delay before the next dial after ``failures`` attempts that gave no stable link."""
-
-    base: float = 1.0
-    factor: float = 2.0
-    cap: float = 300.0
-    jitter: float = 0.5
-    """Fraction of the delay that is random: delay * (1 - jitter * U[0, 1))."""
-
-    def delay(self, failures: int, rng: random.Random) -> float:
-        """0 for the first attempt; then base * factor^(n-1), capped, minus jitter.
-
-        Jitter spreads the reconnects of many clients after a shared outage (Tor restart).
-        """
-        if failures <= 0:
-            return 0.0
-        raw = min(self.cap, self.base * self.factor ** min(failures - 1, 64))
-        return raw * (1.0 - self.jitter * rng.random())
 
 
 @dataclass(frozen=True)
@@ -353,7 +333,7 @@ class PeerLinks:
             if state.reset_backoff:
                 state.reset_backoff = False
                 failures = 0
-            delay = self.config.backoff.delay(failures, self._rng)
+            delay = self.config.backoff.delay(failures, self._rng.random()) if failures else 0.0
             if delay > 0:
                 await self._wait(state, delay)
                 if state.reset_backoff:

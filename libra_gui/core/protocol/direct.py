@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .backoff import Backoff
 from .records import ATTEMPT_ID_LEN, DECLINE_BUSY, DECLINE_FAILED, DECLINE_POLICY
 
 
@@ -50,40 +51,12 @@ class PathState(StrEnum):
 
 
 @dataclass(frozen=True)
-class RetryBackoff:
-    """Delay before the next attempt after ``failures`` consecutive failures (seconds)."""
-
-    base: float = 5.0
-    factor: float = 2.0
-    cap: float = 300.0
-    jitter: float = 0.5
-    """Fraction of the delay that is random: delay * (1 - jitter * U[0, 1))."""
-
-    def __post_init__(self) -> None:
-        if self.base <= 0 or self.factor < 1 or self.cap < self.base:
-            raise ValueError("need base > 0, factor >= 1 and cap >= base")
-        if not 0 <= self.jitter < 1:
-            raise ValueError("jitter must be in [0, 1)")
-
-    def delay(self, failures: int, uniform: float) -> float:
-        """base * factor^(failures-1), capped, minus jitter; ``uniform`` is U[0, 1).
-
-        Jitter keeps two contacts whose paths broke together (a shared network change) from
-        retrying in lockstep.
-        """
-        if failures <= 0:
-            return 0.0
-        raw = min(self.cap, self.base * self.factor ** min(failures - 1, 64))
-        return raw * (1.0 - self.jitter * uniform)
-
-
-@dataclass(frozen=True)
 class PathConfig:
     """Timings of direct-path selection (seconds)."""
 
     attempt_timeout: float = 10.0
     """Whole attempt: offer, answer, ICE, DTLS, data channel and link handshake."""
-    backoff: RetryBackoff = field(default_factory=RetryBackoff)
+    backoff: Backoff = field(default_factory=lambda: Backoff(base=5.0))
     stable_after: float = 60.0
     """A direct link that lived this long resets the back-off when it dies."""
     min_attempt_gap: float = 1.0
