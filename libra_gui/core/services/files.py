@@ -70,6 +70,10 @@ _CANCEL_CODES = (
 """Peer reasons that end our side as 'cancelled'; every other reason means 'failed'."""
 
 
+READ_BATCH = 8
+"""Chunks the sender reads and seals per executor call (bounded memory: ~0.5 MB)."""
+
+
 class FileLink(Protocol):
     """What file transfer needs from a link: queue records, and wait while bulk is queued."""
 
@@ -712,10 +716,14 @@ class FileService:
         """Send ``chunks`` on ``link``, reading and sealing each off the event loop."""
         loop = asyncio.get_running_loop()
         try:
-            for index in chunks:
-                sealed = await loop.run_in_executor(None, _read_sealed, out, index)
-                link.send([FileChunk(file_id=out.row.file_id, index=index, data=sealed)])
-                await link.drain(Channel.FILES)
+            # Several chunks per executor call: one thread hand-off per chunk cost ~15 % of
+            # the direct path's throughput (bench/bench_direct.py); 8 chunks is ~0.5 MB.
+            for start in range(chunks.start, chunks.stop, READ_BATCH):
+                batch = range(start, min(start + READ_BATCH, chunks.stop))
+                sealed = await loop.run_in_executor(None, _read_sealed_batch, out, batch)
+                for index, data in zip(batch, sealed, strict=True):
+                    link.send([FileChunk(file_id=out.row.file_id, index=index, data=data)])
+                    await link.drain(Channel.FILES)
         except LinkClosed:
             return  # the receiver asks again on the next link
         except SourceError as exc:
@@ -889,6 +897,11 @@ def _describe_source(path: Path) -> tuple[int, int, bytes]:
     if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
         raise SourceChanged(f"{path.name} changed while it was being read")
     return before.st_size, before.st_mtime_ns, digest.digest()
+
+
+def _read_sealed_batch(out: _Outgoing, indices: range) -> list[bytes]:
+    """:func:`_read_sealed` for consecutive chunks, in one executor call."""
+    return [_read_sealed(out, index) for index in indices]
 
 
 def _read_sealed(out: _Outgoing, index: int) -> bytes:
