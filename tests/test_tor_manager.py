@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -645,3 +646,26 @@ async def test_end_to_end_client_auth_on_private_network(tor_network, tmp_path):
     finally:
         server.close()
         await asyncio.gather(alice.stop(), bob.stop())
+
+
+def test_a_bundled_tor_gets_its_geoip_files_from_its_manifest(tmp_path):
+    """bundled_tor/fetch.py writes MANIFEST.json next to tor; the geoip databases it names
+    become GeoIPFile lines (quoted when the path has spaces); other tors get none."""
+    from libra_gui.core.net.tor.binary import geoip_lines
+
+    bundle = tmp_path / "Program Files" / "linux-x86_64"
+    bundle.mkdir(parents=True)
+    tor = bundle / "tor"
+    tor.write_bytes(b"")
+    assert geoip_lines(tor) == []  # no manifest: a system tor finds its own
+    (bundle / "geoip").write_text("x")
+    (bundle / "MANIFEST.json").write_text(
+        json.dumps({"geoip": "geoip", "geoip6": "geoip6", "tor": "tor"})
+    )
+    assert geoip_lines(tor) == [f'GeoIPFile "{bundle / "geoip"}"']  # geoip6 is missing
+    (bundle / "geoip6").write_text("x")
+    assert len(geoip_lines(tor)) == 2
+    (bundle / "MANIFEST.json").write_text(json.dumps({"geoip": "../../etc/passwd"}))
+    assert geoip_lines(tor) == []  # names only, never paths out of the bundle
+    (bundle / "MANIFEST.json").write_text("{not json")
+    assert geoip_lines(tor) == []

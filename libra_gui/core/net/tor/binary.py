@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 from .errors import TorNotFound
+from .torrc import quote_path
 
 _EXE = "tor.exe" if sys.platform == "win32" else "tor"
 # Debian/Ubuntu put tor in /usr/sbin, which is not on a normal user's PATH.
@@ -77,3 +79,26 @@ def find_tor(configured: Path | None = None) -> Path:
         "install Tor from your system's package manager (e.g. `apt install tor`), or set "
         "its location in Settings → Tor."
     )
+
+
+def geoip_lines(tor: Path) -> list[str]:
+    """GeoIPFile/GeoIPv6File lines for a bundled tor whose MANIFEST.json names its geoip
+    databases (bundled_tor/fetch.py writes it); [] for any other tor, which finds its own.
+
+    Without them a bundled tor logs a warning and cannot honour country options
+    (ExcludeNodes {cc}); nothing else changes. A damaged manifest is ignored, not fatal.
+    """
+    manifest = tor.parent / "MANIFEST.json"
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    lines = []
+    if not isinstance(entries, dict):
+        return []
+    for option, key in (("GeoIPFile", "geoip"), ("GeoIPv6File", "geoip6")):
+        name = entries.get(key)
+        path = tor.parent / name if isinstance(name, str) and "/" not in name else None
+        if path is not None and path.is_file():
+            lines.append(f"{option} {quote_path(path)}")
+    return lines

@@ -33,7 +33,7 @@ from ...crypto.onion import (
     parse_client_auth_private_b64,
     parse_client_auth_public_b32,
 )
-from .binary import find_tor
+from .binary import find_tor, geoip_lines
 from .control import ConnectionLost, ControlConnection
 from .errors import (
     TorBootstrapStuck,
@@ -455,7 +455,7 @@ class TorManager:
         if self._tor_path is None:
             self._tor_path = await asyncio.to_thread(find_tor, s.tor_path)
         tor = self._tor_path
-        extra = check_extra_lines(s.extra_torrc)
+        extra = [*await asyncio.to_thread(geoip_lines, tor), *check_extra_lines(s.extra_torrc)]
         data_dir = await asyncio.to_thread(_private_dir, s.data_dir)
         await asyncio.to_thread((data_dir / DEFAULTS_FILE_NAME).write_bytes, b"")
         plan = plan_control(data_dir)

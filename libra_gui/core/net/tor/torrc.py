@@ -108,9 +108,9 @@ def build_torrc(
 ) -> str:
     """The complete torrc for a tor Libra owns (extra lines already checked)."""
     lines = [
-        f"DataDirectory {_quote(data_dir)}",
-        f"ControlPort {'unix:' + _quote(plan.socket_path) if plan.socket_path else 'auto'}",
-        f"ControlPortWriteToFile {_quote(plan.port_file)}",
+        f"DataDirectory {quote_path(data_dir)}",
+        f"ControlPort {'unix:' + quote_path(plan.socket_path) if plan.socket_path else 'auto'}",
+        f"ControlPortWriteToFile {quote_path(plan.port_file)}",
         "ControlPortFileGroupReadable 0",
         "CookieAuthentication 1",
         "CookieAuthFileGroupReadable 0",
@@ -119,7 +119,7 @@ def build_torrc(
         "AvoidDiskWrites 1",
         "SafeLogging 1",
         "ClientOnly 1",
-        f"Log notice file {_quote(data_dir / LOG_FILE_NAME)}",
+        f"Log notice file {quote_path(data_dir / LOG_FILE_NAME)}",
         *CIRCUIT_OPTIONS,
     ]
     if sandbox:
@@ -128,7 +128,7 @@ def build_torrc(
     return "\n".join(lines) + "\n"
 
 
-def _quote(path: Path) -> str:
+def quote_path(path: Path) -> str:
     """Quote a path for torrc when it has spaces (C-style escapes inside double quotes)."""
     text = str(path)
     if re.fullmatch(r"[^\s\"\\#]+", text):
