@@ -42,6 +42,7 @@ from libra_gui.ui.alias_view import MyAliasDialog
 from libra_gui.ui.contact_details import ContactDetailsDialog
 from libra_gui.ui.contacts import QuickSwitcher
 from libra_gui.ui.main_window import MainWindow
+from libra_gui.ui.settings_dialog import SettingsDialog
 from tests.test_gui_main import (
     PASS,
     WAIT,
@@ -632,6 +633,11 @@ def test_keyboard_reaches_every_screen(qtbot, pair: Pair):
         window.settingsRequested.connect(lambda: settings.append(True))
         qtbot.keyClick(window.composer, Qt.Key.Key_Comma, ctrl)
         assert settings == [True]
+        dialog = window.findChild(SettingsDialog)  # opened by the window, not blocking
+        assert dialog is not None and dialog.isVisible()
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: window.findChild(SettingsDialog) is None, timeout=WAIT)
+        activate()
 
         qtbot.keyClick(window.composer, Qt.Key.Key_Escape)
         assert window.messages.contact_id is None
