@@ -20,7 +20,7 @@ from typing import Any
 
 from . import __version__, control
 from .core import errors
-from .core.services import contacts, profile
+from .core.services import backup, contacts, profile
 from .core.services.events import EventBus
 from .core.services.messaging import MessagingService
 from .core.services.paths import default_data_dir
@@ -159,6 +159,26 @@ async def _cmd_history(args: argparse.Namespace) -> dict[str, Any]:
     return history_json(contact.id, rows)
 
 
+async def _cmd_backup(args: argparse.Namespace) -> dict[str, Any]:
+    """Unlock (proves the backup will open with this passphrase), then copy the files."""
+    passphrase = _read_passphrase(args, confirm=False)
+    try:
+        async with profile.unlocked(args.data_dir, passphrase) as prof:
+            out = await backup.backup(prof, args.out)
+    except errors.ProfileInUse:
+        raise errors.ProfileInUse(
+            "the profile is open (libra-cli run or the Libra app): stop libra-cli run, or use "
+            "Settings > Security > Make a backup in the app"
+        ) from None
+    return {"backup": str(out), "profile": str(args.data_dir)}
+
+
+async def _cmd_restore(args: argparse.Namespace) -> dict[str, Any]:
+    passphrase = _read_passphrase(args, confirm=False)
+    await backup.restore(args.source, args.data_dir, passphrase)
+    return {"restored": str(args.data_dir), "from": str(args.source)}
+
+
 async def _cmd_listen(args: argparse.Namespace) -> None:
     async for event in control.request(args.data_dir, {"cmd": "listen"}):
         _print_line(event)
@@ -233,6 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("add-card", parents=[common], help="add a contact from a card file")
     p.add_argument("file", type=Path, help="file with the contact's card text")
     p.set_defaults(func=_cmd_add_card)
+
+    p = sub.add_parser("backup", parents=[common], help="copy the encrypted profile to a folder")
+    p.add_argument("--out", type=Path, required=True, help="new or empty folder for the backup")
+    p.set_defaults(func=_cmd_backup)
+
+    p = sub.add_parser("restore", parents=[common], help="restore a backup into --data-dir")
+    p.add_argument("source", type=Path, help="the backup folder")
+    p.set_defaults(func=_cmd_restore)
 
     p = sub.add_parser("contacts", parents=[common], help="list your contacts")
     p.set_defaults(func=_cmd_contacts)

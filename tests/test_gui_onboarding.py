@@ -12,12 +12,13 @@ import pytest
 from PySide6.QtCore import Qt
 
 from libra_gui.core.net.tor.settings import TorSettings
-from libra_gui.core.services import profile
+from libra_gui.core.services import backup, profile
 from libra_gui.core.storage import INSECURE_TEST_KDF, Database
 from libra_gui.ui.engine import EngineFacade, ProfileInfo
 from libra_gui.ui.launcher import Launcher
 from libra_gui.ui.main_window import MainWindow
 from libra_gui.ui.onboarding import OnboardingDialog, UnlockDialog
+from libra_gui.ui.settings_dialog import SettingsDialog
 
 PASS = "maple river lantern orbit"
 WAIT = 60_000  # ms: Argon2id for the alias and a loaded 2-core machine
@@ -155,3 +156,77 @@ def test_launcher_first_run_onboarding_later_unlock_then_main_window(qtbot, tmp_
         assert not facade.engine.thread.is_alive()
     finally:
         facade.shutdown()
+
+
+def test_restore_from_a_backup_then_libra_opens_unlocked(qtbot, tmp_path):
+    """Welcome -> "Restore from a backup" -> folder -> wrong, then right passphrase -> main."""
+    original = tmp_path / "original"
+    existing_profile(original)
+    backup_dir = tmp_path / "backup"
+    asyncio.run(backup.backup(original, backup_dir))
+    facade = make_facade(tmp_path / "profile")
+    try:
+        launcher = Launcher(facade)
+        dialog = launcher.start()
+        assert isinstance(dialog, OnboardingDialog)
+        qtbot.addWidget(dialog)
+
+        # A folder that is not a backup: said on the welcome page, nothing else happens.
+        dialog.choose_backup_folder = lambda: str(tmp_path)
+        qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
+        assert dialog.stack.currentWidget() is dialog.welcome_page
+        assert dialog.welcome_error.title.text() == "This is not a Libra backup"
+
+        dialog.choose_backup_folder = lambda: str(backup_dir)
+        qtbot.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
+        assert dialog.stack.currentWidget() is dialog.restore_page
+        assert str(backup_dir) in dialog.restore_folder.text()
+        assert not dialog.restore_next.isEnabled()
+
+        qtbot.keyClicks(dialog.restore_passphrase.edit, "not the passphrase")
+        qtbot.keyClick(dialog.restore_passphrase.edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(dialog.create_error.isVisible, timeout=WAIT)
+        assert dialog.create_error.title.text() == "Wrong passphrase"
+        assert dialog.creating_title.text() == "Your profile was not restored"
+        assert not Database.exists(facade.data_dir)
+        qtbot.mouseClick(dialog.create_back, Qt.MouseButton.LeftButton)
+        assert dialog.stack.currentWidget() is dialog.restore_page
+
+        dialog.restore_passphrase.edit.setText(PASS)
+        qtbot.mouseClick(dialog.restore_next, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: launcher.main_window is not None, timeout=WAIT)
+        window = launcher.main_window
+        assert isinstance(window, MainWindow)
+        qtbot.addWidget(window)
+        assert window.me_name.text() == "Robin"
+        assert Database.exists(facade.data_dir)
+        assert dialog.restore_passphrase.text() == ""  # not kept around
+        window.close()
+    finally:
+        facade.shutdown()
+
+
+def test_settings_makes_a_backup_that_restores(qtbot, facade, tmp_path):
+    existing_profile(facade.data_dir)
+    facade.unlock(PASS).result(timeout=60)
+    dialog = SettingsDialog(facade, page="security")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.loaded, timeout=WAIT)
+    page = dialog.security_page
+
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "notes.txt").write_text("mine")
+    dialog.choose_backup_dest = lambda: str(full)
+    qtbot.mouseClick(dialog.backup_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: page.error.title.text() == "Choose an empty folder", timeout=WAIT)
+    assert not page.busy.isVisible()
+
+    dest = tmp_path / "usb" / "libra-backup"
+    dialog.choose_backup_dest = lambda: str(dest)
+    qtbot.mouseClick(dialog.backup_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Backup saved" in page.status.text(), timeout=WAIT)
+    assert dialog.backup_button.isEnabled()
+    asyncio.run(backup.restore(dest, tmp_path / "restored", PASS))
+    assert Database.exists(tmp_path / "restored")

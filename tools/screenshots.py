@@ -28,6 +28,7 @@ from libra_gui.core.events import Event
 from libra_gui.core.net.tor.events import TorBootstrap
 from libra_gui.core.net.tor.settings import TorSettings
 from libra_gui.core.protocol.files import CHUNK_SIZE
+from libra_gui.core.services import backup
 from libra_gui.core.services import contacts as contacts_service
 from libra_gui.core.services import profile as profile_service
 from libra_gui.core.services import trust as trust_service
@@ -280,6 +281,7 @@ def shoot(out: Path) -> None:
         base = Path(tmp)
         _onboarding(out, base / "fresh")
         _unlock(out, base / "fresh")
+        _restore(out, base)
         _main(out, base)
         theme.apply(app, dark=True)
         _main(out, base / "dark-run", suffix="-dark")
@@ -322,6 +324,23 @@ def _unlock(out: Path, data_dir: Path) -> None:
     dialog.unlock_button.click()
     wait(lambda: dialog.error.isVisible())
     save(dialog, out, "unlock-wrong-passphrase")
+    dialog.close()
+    facade.shutdown()
+
+
+def _restore(out: Path, base: Path) -> None:
+    """Welcome -> "Restore from a backup" -> the passphrase page (backup of base/fresh)."""
+    asyncio.run(backup.backup(base / "fresh", base / "backup"))
+    facade = _facade(base / "restored")
+    dialog = OnboardingDialog(facade)
+    dialog.choose_backup_folder = lambda: str(base / "backup")
+    save(dialog, out, "onboarding-1-welcome")  # now with "Restore from a backup…"
+    dialog.restore_button.click()
+    dialog.restore_folder.setText(
+        dialog.tr("Backup folder: %1").replace("%1", "/media/usb/libra-backup")
+    )  # not the temp dir
+    dialog.restore_passphrase.edit.setText(PASSPHRASE)
+    save(dialog, out, "onboarding-restore")
     dialog.close()
     facade.shutdown()
 
@@ -506,8 +525,21 @@ def _settings(out: Path, base: Path) -> None:
 
 
 def main() -> int:
-    """``python -m tools.screenshots [OUT_DIR] [settings]``: every screen, or only settings."""
+    """``python -m tools.screenshots [OUT_DIR] [settings|restore]``: every screen, or one part."""
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/screenshots")
+    if sys.argv[2:] == ["restore"]:
+        out.mkdir(parents=True, exist_ok=True)
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        theme.apply(app, dark=False)
+        with tempfile.TemporaryDirectory(prefix="libra-shots-") as tmp:
+            base = Path(tmp)
+            asyncio.run(
+                profile_service.create_profile(
+                    base / "fresh", PASSPHRASE, "Alex Morgan", kdf_params=INSECURE_TEST_KDF
+                )
+            )
+            _restore(out, base)
+        return 0
     if sys.argv[2:] == ["settings"]:
         out.mkdir(parents=True, exist_ok=True)
         app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -967,6 +967,10 @@
 <context>
     <name>OnboardingDialog</name>
     <message>
+        <source>Choose the backup folder</source>
+        <translation>Ordner der Sicherung wählen</translation>
+    </message>
+    <message>
         <source>Welcome to Libra</source>
         <translation>Willkommen bei Libra</translation>
     </message>
@@ -981,6 +985,10 @@
     <message>
         <source>I already have a profile…</source>
         <translation>Ich habe schon ein Profil…</translation>
+    </message>
+    <message>
+        <source>Restore from a backup…</source>
+        <translation>Aus einer Sicherung wiederherstellen…</translation>
     </message>
     <message>
         <source>What should your contacts call you?</source>
@@ -1023,6 +1031,22 @@
         <translation>Profil erstellen</translation>
     </message>
     <message>
+        <source>Restore from a backup</source>
+        <translation>Aus einer Sicherung wiederherstellen</translation>
+    </message>
+    <message>
+        <source>Type the passphrase this profile had when the backup was made. Libra checks it, then copies the backup into place; the backup folder is not changed.</source>
+        <translation>Gib die Passphrase ein, die dieses Profil hatte, als die Sicherung erstellt wurde. Libra prüft sie und kopiert dann die Sicherung an ihren Platz; der Ordner der Sicherung wird nicht verändert.</translation>
+    </message>
+    <message>
+        <source>Passphrase of the backup</source>
+        <translation>Passphrase der Sicherung</translation>
+    </message>
+    <message>
+        <source>Restore</source>
+        <translation>Wiederherstellen</translation>
+    </message>
+    <message>
         <source>Creating your profile…</source>
         <translation>Dein Profil wird erstellt…</translation>
     </message>
@@ -1053,6 +1077,22 @@
     <message>
         <source>Your profile was not created</source>
         <translation>Dein Profil wurde nicht erstellt</translation>
+    </message>
+    <message>
+        <source>Backup folder: %1</source>
+        <translation>Ordner der Sicherung: %1</translation>
+    </message>
+    <message>
+        <source>Restoring your profile…</source>
+        <translation>Dein Profil wird wiederhergestellt…</translation>
+    </message>
+    <message>
+        <source>Libra is checking the passphrase and copying your backup into place. This takes a few seconds.</source>
+        <translation>Libra prüft die Passphrase und kopiert deine Sicherung an ihren Platz. Das dauert ein paar Sekunden.</translation>
+    </message>
+    <message>
+        <source>Your profile was not restored</source>
+        <translation>Dein Profil wurde nicht wiederhergestellt</translation>
     </message>
     <message>
         <source>Choose your Libra profile folder</source>
@@ -1543,6 +1583,22 @@
         <translation>Neue Passphrase wiederholen</translation>
     </message>
     <message>
+        <source>Backup</source>
+        <translation>Sicherung</translation>
+    </message>
+    <message>
+        <source>Copies your profile into a new, empty folder — for example on a USB stick. The copy stays encrypted with your passphrase. Restoring an old backup brings back its older state, so make backups often.</source>
+        <translation>Kopiert dein Profil in einen neuen, leeren Ordner – zum Beispiel auf einem USB-Stick. Die Kopie bleibt mit deiner Passphrase verschlüsselt. Eine alte Sicherung bringt beim Wiederherstellen ihren älteren Stand zurück, also sichere oft.</translation>
+    </message>
+    <message>
+        <source>Make a backup…</source>
+        <translation>Sicherung erstellen…</translation>
+    </message>
+    <message>
+        <source>Choose a new, empty folder for the backup</source>
+        <translation>Einen neuen, leeren Ordner für die Sicherung wählen</translation>
+    </message>
+    <message>
         <source>The passphrases match.</source>
         <translation>Die Passphrasen stimmen überein.</translation>
     </message>
@@ -1553,6 +1609,14 @@
     <message>
         <source>Re-encrypting your profile… This takes a few seconds.</source>
         <translation>Dein Profil wird neu verschlüsselt… Das dauert ein paar Sekunden.</translation>
+    </message>
+    <message>
+        <source>Making the backup…</source>
+        <translation>Sicherung wird erstellt…</translation>
+    </message>
+    <message>
+        <source>Backup saved in %1.</source>
+        <translation>Sicherung gespeichert in %1.</translation>
     </message>
     <message>
         <source>Your passphrase was changed. Use the new one the next time you open Libra.</source>
@@ -1982,6 +2046,22 @@
     <message>
         <source>This folder already holds a Libra profile. Unlock it instead, or start Libra with another folder.</source>
         <translation>Dieser Ordner enthält bereits ein Libra-Profil. Entsperre es stattdessen oder starte Libra mit einem anderen Ordner.</translation>
+    </message>
+    <message>
+        <source>This is not a Libra backup</source>
+        <translation>Das ist keine Libra-Sicherung</translation>
+    </message>
+    <message>
+        <source>The folder you chose holds no Libra profile. Choose the folder that was made with “Make a backup” (it contains profile.db and profile.hdr).</source>
+        <translation>Der gewählte Ordner enthält kein Libra-Profil. Wähle den Ordner, der mit „Sicherung erstellen“ angelegt wurde (er enthält profile.db und profile.hdr).</translation>
+    </message>
+    <message>
+        <source>Choose an empty folder</source>
+        <translation>Wähle einen leeren Ordner</translation>
+    </message>
+    <message>
+        <source>A backup goes into a new or empty folder, so it is never mixed with other files. Create a new folder and choose it.</source>
+        <translation>Eine Sicherung kommt in einen neuen oder leeren Ordner, damit sie nie mit anderen Dateien vermischt wird. Lege einen neuen Ordner an und wähle ihn.</translation>
     </message>
     <message>
         <source>The profile cannot be read</source>

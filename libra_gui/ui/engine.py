@@ -41,6 +41,7 @@ from ..core.protocol.card import ContactCard
 from ..core.protocol.requests import Action
 from ..core.protocol.uri import Invite, is_invite_uri, parse_invite
 from ..core.services import app_settings, contact_requests, direct_policy, lookup
+from ..core.services import backup as backup_service
 from ..core.services import contacts as contacts_service
 from ..core.services import profile as profile_service
 from ..core.services.beacon import ContactRequestReceived
@@ -259,6 +260,15 @@ class Engine:
             self.data_dir, passphrase, display_name, kdf_params=self._kdf
         )
         return await self.unlock(passphrase)
+
+    async def restore_profile(self, source: Path, passphrase: str) -> ProfileInfo:
+        """Install the backup in ``source`` as this data directory's profile, then unlock it."""
+        await backup_service.restore(source, self.data_dir, passphrase)
+        return await self.unlock(passphrase)
+
+    async def backup(self, dest: Path) -> Path:
+        """Copy the open profile's encrypted files to ``dest`` (taken on the store's thread)."""
+        return await backup_service.backup(self._profile(), dest)
 
     async def unlock(self, passphrase: str) -> ProfileInfo:
         """Open the store and build (not start) the node: messages can be queued at once."""
@@ -781,6 +791,12 @@ class EngineFacade(QObject):
 
     def unlock(self, passphrase: str) -> Future[ProfileInfo]:
         return self._remember(self.engine.submit(self.engine.unlock(passphrase)))
+
+    def restore_profile(self, source: Path, passphrase: str) -> Future[ProfileInfo]:
+        return self._remember(self.engine.submit(self.engine.restore_profile(source, passphrase)))
+
+    def backup(self, dest: Path) -> Future[Path]:
+        return self.engine.submit(self.engine.backup(dest))
 
     def start_node(self) -> Future[None]:
         return self.engine.submit(self.engine.start_node())

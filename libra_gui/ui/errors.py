@@ -18,7 +18,7 @@ from ..core import errors as core
 from ..core.crypto.alias import AliasSyntaxError
 from ..core.net.tor import errors as tor
 from ..core.protocol.uri import InviteError, InviteVersionError
-from ..core.services import app_settings, files, lookup
+from ..core.services import app_settings, backup, files, lookup
 from ..core.services.contacts import ContactError, KeyChanged
 from ..core.services.direct_policy import PolicyError
 from ..core.services.messaging import NotConnected, UnknownContact
@@ -77,6 +77,24 @@ _MESSAGES: dict[type[BaseException], tuple[str, str, tuple[Action, ...]]] = {
             "UserMessages",
             "This folder already holds a Libra profile. Unlock it instead, or start Libra with "
             "another folder.",
+        ),
+        (),
+    ),
+    backup.NotABackup: (
+        QT_TRANSLATE_NOOP("UserMessages", "This is not a Libra backup"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "The folder you chose holds no Libra profile. Choose the folder that was made with "
+            "“Make a backup” (it contains profile.db and profile.hdr).",
+        ),
+        (),
+    ),
+    backup.BackupDestinationNotEmpty: (
+        QT_TRANSLATE_NOOP("UserMessages", "Choose an empty folder"),
+        QT_TRANSLATE_NOOP(
+            "UserMessages",
+            "A backup goes into a new or empty folder, so it is never mixed with other files. "
+            "Create a new folder and choose it.",
         ),
         (),
     ),

@@ -2,11 +2,14 @@
 
 Onboarding: welcome -> your name -> a passphrase (strength hint, confirmation) -> creating
 (Argon2id runs on the engine's store thread; a spinner shows it is working) -> your alias and
-QR code. Unlock: one passphrase field; a wrong passphrase says so and lets you try again.
+QR code. Or: welcome -> "Restore from a backup" -> the backup folder -> its passphrase ->
+restoring (on the engine thread) -> Libra opens, unlocked.
+Unlock: one passphrase field; a wrong passphrase says so and lets you try again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QRectF, Qt, Signal
@@ -27,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import ProfileNotFound, WrongPassphrase
 from ..core.protocol.card import MAX_NAME_CHARS
+from ..core.services.backup import NotABackup
 from ..core.storage import Database
 from . import theme
 from .alias_view import AliasCard
@@ -173,6 +177,12 @@ class OnboardingDialog(QDialog):
         super().__init__(parent)
         self._facade = facade
         self._info: ProfileInfo | None = None
+        self._back_page: QWidget | None = None
+        self._backup_folder: Path | None = None
+        # Asks for the backup folder ("" = cancelled); tests and screenshots replace it.
+        self.choose_backup_folder: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
+            self, self.tr("Choose the backup folder")
+        )
         self.setWindowTitle(self.tr("Welcome to Libra"))
         self.resize(640, 700)
         self.stack = QStackedWidget()
@@ -182,12 +192,14 @@ class OnboardingDialog(QDialog):
         self.welcome_page = self._welcome_page()
         self.name_page = self._name_page()
         self.passphrase_page = self._passphrase_page()
+        self.restore_page = self._restore_page()
         self.creating_page = self._creating_page()
         self.done_page = self._done_page()
         for page in (
             self.welcome_page,
             self.name_page,
             self.passphrase_page,
+            self.restore_page,
             self.creating_page,
             self.done_page,
         ):
@@ -219,6 +231,9 @@ class OnboardingDialog(QDialog):
         self.existing_button = QPushButton(self.tr("I already have a profile…"))
         self.existing_button.setObjectName("flat")
         self.existing_button.clicked.connect(self._choose_existing)
+        self.restore_button = QPushButton(self.tr("Restore from a backup…"))
+        self.restore_button.setObjectName("flat")
+        self.restore_button.clicked.connect(self._choose_backup)
         self.welcome_error = ErrorCard()
         return _column(
             logo_row,
@@ -226,6 +241,7 @@ class OnboardingDialog(QDialog):
             text,
             self.create_button,
             self.existing_button,
+            self.restore_button,
             self.welcome_error,
         )
 
@@ -282,6 +298,36 @@ class OnboardingDialog(QDialog):
             _buttons(back, self.passphrase_next),
         )
 
+    def _restore_page(self) -> QWidget:
+        title = _label(self.tr("Restore from a backup"), "title")
+        text = _label(
+            self.tr(
+                "Type the passphrase this profile had when the backup was made. Libra checks "
+                "it, then copies the backup into place; the backup folder is not changed."
+            ),
+            "subtitle",
+        )
+        self.restore_folder = _label("", "muted")
+        self.restore_folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.restore_passphrase = PassphraseField(self.tr("Passphrase of the backup"))
+        self.restore_next = QPushButton(self.tr("Restore"))
+        self.restore_next.setObjectName("primary")
+        self.restore_next.setEnabled(False)
+        back = QPushButton(self.tr("Back"))
+        back.clicked.connect(lambda: self._go(self.welcome_page))
+        self.restore_passphrase.edit.textChanged.connect(
+            lambda t: self.restore_next.setEnabled(bool(t))
+        )
+        self.restore_passphrase.edit.returnPressed.connect(self.restore_next.click)
+        self.restore_next.clicked.connect(self._restore)
+        return _column(
+            title,
+            text,
+            self.restore_folder,
+            self.restore_passphrase,
+            _buttons(back, self.restore_next),
+        )
+
     def _creating_page(self) -> QWidget:
         self.creating_busy = BusyIndicator(None, 40)
         busy_row = QWidget()
@@ -300,7 +346,7 @@ class OnboardingDialog(QDialog):
         )
         self.create_error = ErrorCard()
         self.create_back = QPushButton(self.tr("Back"))
-        self.create_back.clicked.connect(lambda: self._go(self.passphrase_page))
+        self.create_back.clicked.connect(lambda: self._go(self._back_page or self.welcome_page))
         self.create_back.hide()
         return _column(
             busy_row,
@@ -330,6 +376,7 @@ class OnboardingDialog(QDialog):
         focus = {
             self.name_page: self.name_edit,
             self.passphrase_page: self.passphrase.edit,
+            self.restore_page: self.restore_passphrase.edit,
             self.welcome_page: self.create_button,
         }.get(page)
         if focus is not None:
@@ -356,7 +403,14 @@ class OnboardingDialog(QDialog):
             return
         self.create_error.hide()
         self.create_back.hide()
+        self._back_page = self.passphrase_page
         self.creating_title.setText(self.tr("Creating your profile…"))
+        self.creating_text.setText(
+            self.tr(
+                "Libra is making your keys and deriving the encryption key from your passphrase. "
+                "This takes a few seconds."
+            )
+        )
         self.creating_busy.start()
         self._go(self.creating_page)
         future = self._facade.create_profile(self.name_edit.text(), self.passphrase.text())
@@ -389,6 +443,50 @@ class OnboardingDialog(QDialog):
             self._finish()
         else:
             super().reject()
+
+    def _choose_backup(self) -> None:
+        folder = self.choose_backup_folder()
+        if not folder:
+            return
+        self.welcome_error.hide()
+        if not Database.exists(folder):
+            self.welcome_error.show_message(user_message(NotABackup(folder)))
+            return
+        self._backup_folder = Path(folder)
+        self.restore_folder.setText(self.tr("Backup folder: %1").replace("%1", folder))
+        self._go(self.restore_page)
+
+    def _restore(self) -> None:
+        if self._backup_folder is None or not self.restore_passphrase.text():
+            return
+        self.create_error.hide()
+        self.create_back.hide()
+        self._back_page = self.restore_page
+        self.creating_title.setText(self.tr("Restoring your profile…"))
+        self.creating_text.setText(
+            self.tr(
+                "Libra is checking the passphrase and copying your backup into place. This "
+                "takes a few seconds."
+            )
+        )
+        self.creating_busy.start()
+        self._go(self.creating_page)
+        future = self._facade.restore_profile(self._backup_folder, self.restore_passphrase.text())
+        self._facade.then(future, self, self._restored, self._restore_failed)
+
+    def _restored(self, info: ProfileInfo) -> None:
+        """Restored and unlocked: straight into Libra (the alias is already set up)."""
+        self._info = info
+        self.restore_passphrase.edit.clear()
+        self.creating_busy.stop()
+        self._finish()
+
+    def _restore_failed(self, error: BaseException) -> None:
+        self.creating_busy.stop()
+        self.creating_title.setText(self.tr("Your profile was not restored"))
+        self.create_error.show_message(user_message(error))
+        self.create_back.show()
+        self.restore_passphrase.edit.selectAll()
 
     def _choose_existing(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Choose your Libra profile folder"))

@@ -10,7 +10,9 @@ core functions, so mistakes show before Save.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -951,6 +953,22 @@ class SettingsDialog(QDialog):
             field.edit.textChanged.connect(self._check_passphrases)
         self.confirm_pass.edit.returnPressed.connect(lambda: self.change_button.click())
         page.add(card)
+        backup_card, backup_box = _card(
+            self.tr("Backup"),
+            self.tr(
+                "Copies your profile into a new, empty folder — for example on a USB stick. The "
+                "copy stays encrypted with your passphrase. Restoring an old backup brings back "
+                "its older state, so make backups often."
+            ),
+        )
+        self.backup_button = QPushButton(self.tr("Make a backup…"))
+        self.backup_button.clicked.connect(self.make_backup)
+        backup_box.addWidget(self.backup_button, 0, Qt.AlignmentFlag.AlignLeft)
+        page.add(backup_card)
+        # Asks where the backup goes ("" = cancelled); tests replace it.
+        self.choose_backup_dest: Callable[[], str] = lambda: QFileDialog.getExistingDirectory(
+            self, self.tr("Choose a new, empty folder for the backup")
+        )
         self.change_button = QPushButton(self.tr("Change passphrase"))
         self.change_button.setObjectName("primary")
         self.change_button.setEnabled(False)
@@ -984,6 +1002,23 @@ class SettingsDialog(QDialog):
             field.edit.setEnabled(False)
         future = self._facade.change_passphrase(self.current_pass.text(), self.new_pass.text())
         self._facade.then(future, self, self._passphrase_changed, self._passphrase_failed)
+
+    def make_backup(self) -> None:
+        folder = self.choose_backup_dest()
+        if not folder:
+            return
+        self.security_page.working(self.tr("Making the backup…"))
+        self.backup_button.setEnabled(False)
+        future = self._facade.backup(Path(folder))
+        self._facade.then(future, self, self._backup_made, self._backup_failed)
+
+    def _backup_made(self, folder: Path) -> None:
+        self.backup_button.setEnabled(True)
+        self.security_page.done(self.tr("Backup saved in %1.").replace("%1", str(folder)))
+
+    def _backup_failed(self, error: BaseException) -> None:
+        self.backup_button.setEnabled(True)
+        self.security_page.failed(error)
 
     def _passphrase_changed(self, _result: object) -> None:
         for field in (self.current_pass, self.new_pass, self.confirm_pass):
