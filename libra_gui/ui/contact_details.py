@@ -39,29 +39,11 @@ from .texts import (
     trust_explained,
     trust_text,
 )
-from .widgets import Avatar, BusyIndicator, ErrorCard, QrView
+from .widgets import Avatar, BusyIndicator, ErrorCard, QrView, section_card
 
 MAX_QUESTION_CHARS = 200
 TRUST_CHOICES = ("known", "verified", "trusted")
 POLICY_CHOICES = ("default", "allowed", "off")
-
-
-def _section(title: str, text: str = "") -> tuple[QFrame, QVBoxLayout]:
-    """A card with a title and an explanation; returns it and its layout to fill."""
-    card = QFrame()
-    card.setObjectName("card")
-    layout = QVBoxLayout(card)
-    layout.setContentsMargins(16, 14, 16, 14)
-    layout.setSpacing(8)
-    heading = QLabel(title)
-    heading.setStyleSheet("font-weight: 600;")
-    layout.addWidget(heading)
-    if text:
-        explanation = QLabel(text)
-        explanation.setWordWrap(True)
-        explanation.setObjectName("muted")
-        layout.addWidget(explanation)
-    return card, layout
 
 
 def _note(kind: str = "") -> QLabel:
@@ -194,7 +176,7 @@ class ContactDetailsDialog(QDialog):
         add(self.key_banner)
 
         # Their question to us.
-        self.question_card, q = _section(self.tr("A question for you"))
+        self.question_card, q = section_card(self.tr("A question for you"))
         self.their_question = QLabel()
         self.their_question.setWordWrap(True)
         self.their_answer = QLineEdit()
@@ -217,7 +199,7 @@ class ContactDetailsDialog(QDialog):
         add(self.question_card)
 
         # Safety number.
-        card, s = _section(
+        card, s = section_card(
             self.tr("Safety number"),
             self.tr(
                 "Compare this number with the one on their screen, in person or on a call. If "
@@ -254,7 +236,7 @@ class ContactDetailsDialog(QDialog):
         add(card)
 
         # Our question to them.
-        self.ask_card, a = _section(
+        self.ask_card, a = section_card(
             self.tr("Ask a question only they can answer"),
             self.tr(
                 "If their answer matches yours, they become verified. Your answer never leaves "
@@ -296,7 +278,7 @@ class ContactDetailsDialog(QDialog):
         add(self.ask_card)
 
         # Trust.
-        card, t = _section(self.tr("Trust"))
+        card, t = section_card(self.tr("Trust"))
         self.trust = QComboBox()
         self.trust.setAccessibleName(self.tr("Trust level"))
         for level in TRUST_CHOICES:
@@ -310,7 +292,7 @@ class ContactDetailsDialog(QDialog):
         add(card)
 
         # Direct connection.
-        card, d = _section(
+        card, d = section_card(
             self.tr("Direct connection"),
             self.tr(
                 "Messages and files normally travel through Tor. A direct connection is much "
@@ -331,7 +313,7 @@ class ContactDetailsDialog(QDialog):
         add(card)
 
         # Block and delete.
-        card, b = _section(self.tr("Block or delete"))
+        card, b = section_card(self.tr("Block or delete"))
         self.block_text = QLabel()
         self.block_text.setWordWrap(True)
         self.block_text.setObjectName("muted")

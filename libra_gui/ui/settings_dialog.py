@@ -52,7 +52,7 @@ from .notify import NotificationSettings
 from .onboarding import PassphraseField, StrengthMeter
 from .passphrase import MIN_PASSPHRASE_CHARS
 from .texts import ip_warning
-from .widgets import BusyIndicator, ErrorCard
+from .widgets import BusyIndicator, ErrorCard, section_card
 
 PAGES = ("tor", "privacy", "appearance", "security")
 MB = 1 << 20
@@ -68,21 +68,6 @@ def _label(text: str = "", name: str = "", *, rich: bool = False) -> QLabel:
         label.setTextFormat(Qt.TextFormat.RichText)
         label.setOpenExternalLinks(True)
     return label
-
-
-def _card(title: str, text: str = "") -> tuple[QFrame, QVBoxLayout]:
-    """A card with a heading and an explanation; returns it and its layout to fill."""
-    card = QFrame()
-    card.setObjectName("card")
-    layout = QVBoxLayout(card)
-    layout.setContentsMargins(16, 14, 16, 14)
-    layout.setSpacing(8)
-    heading = QLabel(title)
-    heading.setStyleSheet("font-weight: 600;")
-    layout.addWidget(heading)
-    if text:
-        layout.addWidget(_label(text, "muted"))
-    return card, layout
 
 
 def _set_kind(label: QLabel, kind: str, text: str) -> None:
@@ -283,7 +268,7 @@ class SettingsDialog(QDialog):
                 "Tor; messages you write meanwhile wait and are sent afterwards."
             ),
         )
-        card, box = _card(
+        card, box = section_card(
             self.tr("Tor program"),
             self.tr("Which Tor Libra uses. Most people keep the first choice."),
         )
@@ -341,7 +326,7 @@ class SettingsDialog(QDialog):
         self.attach_password.textChanged.connect(lambda _t: self._changed("tor"))
         page.add(card)
 
-        card, box = _card(
+        card, box = section_card(
             self.tr("Bridges"),
             self.tr(
                 "If Tor stays stuck while connecting, Tor may be blocked where you are. Bridges "
@@ -372,7 +357,7 @@ class SettingsDialog(QDialog):
         self.bridges_edit.textChanged.connect(self._bridges_changed)
         page.add(card)
 
-        card, box = _card(
+        card, box = section_card(
             self.tr("Advanced"),
             self.tr("Only for special set-ups. The defaults suit almost everyone."),
         )
@@ -642,7 +627,7 @@ class SettingsDialog(QDialog):
                 "without asking. Changes apply from the next connection on."
             ),
         )
-        card, box = _card(
+        card, box = section_card(
             self.tr("Direct connections"),
             self.tr(
                 "Libra can connect you straight to a contact's computer when you both allow "
@@ -693,7 +678,7 @@ class SettingsDialog(QDialog):
         self.ice_edit.textChanged.connect(self._ice_changed)
         page.add(card)
 
-        card, box = _card(
+        card, box = section_card(
             self.tr("Finding me"),
             self.tr(
                 "While this is on, anyone who knows your three words can send you a contact "
@@ -707,7 +692,7 @@ class SettingsDialog(QDialog):
         box.addWidget(self.findable)
         page.add(card)
 
-        card, box = _card(
+        card, box = section_card(
             self.tr("Files"),
             self.tr(
                 "Files from your contacts wait for you to accept them, unless you allow them "
@@ -729,7 +714,7 @@ class SettingsDialog(QDialog):
         self.max_file.valueChanged.connect(lambda _v: self._changed("privacy"))
         page.add(card)
 
-        card, box = _card(
+        card, box = section_card(
             self.tr("Notifications"),
             self.tr(
                 "Notifications can appear on the lock screen and in screen shares. Show less if "
@@ -845,7 +830,7 @@ class SettingsDialog(QDialog):
             self.tr("Appearance"),
             self.tr("How Libra looks. Changes are saved at once."),
         )
-        card, box = _card(self.tr("Theme"), self.tr("The theme changes immediately."))
+        card, box = section_card(self.tr("Theme"), self.tr("The theme changes immediately."))
         self.theme_group = QButtonGroup(self)
         self.theme_buttons: dict[str, QRadioButton] = {}
         for value, text in (
@@ -860,7 +845,7 @@ class SettingsDialog(QDialog):
             button.toggled.connect(lambda on, v=value: on and self._theme_chosen(v))
         page.add(card)
 
-        card, box = _card(
+        card, box = section_card(
             self.tr("Language"),
             self.tr(
                 "Libra shows the new language the next time you open it. Until your profile "
@@ -927,7 +912,7 @@ class SettingsDialog(QDialog):
                 "contacts and keys. Nobody can recover a forgotten passphrase, not even us."
             ),
         )
-        card, box = _card(
+        card, box = section_card(
             self.tr("Change passphrase"),
             self.tr(
                 "Libra re-encrypts your profile with the new passphrase; this takes a few "
@@ -953,7 +938,7 @@ class SettingsDialog(QDialog):
             field.edit.textChanged.connect(self._check_passphrases)
         self.confirm_pass.edit.returnPressed.connect(lambda: self.change_button.click())
         page.add(card)
-        backup_card, backup_box = _card(
+        backup_card, backup_box = section_card(
             self.tr("Backup"),
             self.tr(
                 "Copies your profile into a new, empty folder — for example on a USB stick. The "

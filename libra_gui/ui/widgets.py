@@ -222,3 +222,22 @@ class Avatar(QWidget):
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         paint_avatar(painter, self.rect(), self._name, self._seed)
+
+
+def section_card(title: str, text: str = "") -> tuple[QFrame, QVBoxLayout]:
+    """A card with a heading and an optional muted explanation (settings and contact
+    details are built from these); returns it and its layout to fill."""
+    card = QFrame()
+    card.setObjectName("card")
+    layout = QVBoxLayout(card)
+    layout.setContentsMargins(16, 14, 16, 14)
+    layout.setSpacing(8)
+    heading = QLabel(title)
+    heading.setStyleSheet("font-weight: 600;")
+    layout.addWidget(heading)
+    if text:
+        explanation = QLabel(text)
+        explanation.setWordWrap(True)
+        explanation.setObjectName("muted")
+        layout.addWidget(explanation)
+    return card, layout
